@@ -1,0 +1,75 @@
+/**
+ * The one contract every speech engine implements (in the spirit of LiveKit's STT plugins).
+ *
+ * An engine opens one stream per audio channel. The session pushes 8 kHz mono PCM16 into it and
+ * receives interim/final results whose times are relative to the audio *that stream* was given
+ * (sample 0 = the first sample pushed into this stream). Mapping those times onto the AudioHook
+ * stream timeline (pauses, discards, stream restarts) is the session's job, never the engine's.
+ */
+import type { Logger } from 'pino';
+
+/** What an engine can do, declared rather than guessed from its output. */
+export interface EngineCapabilities {
+  /** Emits `isFinal:false` hypotheses before the final result. */
+  interimResults: boolean;
+  /** Gives per-word start/end times. Without them, word timing is spread over the utterance. */
+  wordTimes: boolean;
+  /** Gives per-word confidence. Without it, words inherit the utterance confidence. */
+  wordConfidence: boolean;
+}
+
+export interface RecognizedWord {
+  text: string;
+  /** Milliseconds from the first sample pushed into this stream. */
+  startMs: number;
+  endMs: number;
+  /** In [0, 1] when the engine gives one. */
+  confidence?: number;
+}
+
+export interface RecognitionResult {
+  isFinal: boolean;
+  /** Display text, punctuation attached to words. */
+  text: string;
+  /** Utterance confidence in [0, 1], when the engine gives one. */
+  confidence?: number;
+  /** Span of the utterance, milliseconds from the first sample pushed into this stream. */
+  startMs: number;
+  endMs: number;
+  /** Present only when `capabilities.wordTimes`. */
+  words?: RecognizedWord[];
+  /** BCP-47 tag the engine recognised in, when it says; else the stream's language. */
+  language?: string;
+}
+
+export interface EngineStreamOptions {
+  /** BCP-47 language tag, e.g. `en-US`. */
+  language: string;
+  /** Always 8000 for AudioHook; engines resample when their model needs another rate. */
+  sampleRate: number;
+  /** Whether the session wants interim hypotheses (switchable per session). */
+  interimResults: boolean;
+  onResult(result: RecognitionResult): void;
+  /** A failure the stream could not recover from by itself. The stream is dead after it. */
+  onError(error: Error): void;
+  log: Logger;
+}
+
+export interface EngineStream {
+  /** Pushes mono PCM16 samples. Must be cheap and never block: buffer or drop inside, and say so. */
+  push(samples: Int16Array): void;
+  /**
+   * Finalizes the utterance in progress: every result for audio pushed so far is delivered
+   * (as finals) before the promise resolves. The stream stays usable afterwards.
+   */
+  flush(): Promise<void>;
+  /** Releases everything (sockets, timers). Pending results are not delivered after this. */
+  close(): Promise<void>;
+}
+
+export interface SpeechEngine {
+  /** Vendor name as used in `customConfig.transcriptionVendor`, lower case. */
+  readonly name: string;
+  readonly capabilities: EngineCapabilities;
+  openStream(options: EngineStreamOptions): EngineStream;
+}
