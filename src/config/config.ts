@@ -1,0 +1,163 @@
+/**
+ * Configuration from the environment (and `.env`, loaded by the entry point).
+ *
+ * Names match the existing Python connector where one existed, so this server is a drop-in
+ * replacement. Invalid configuration is reported as one line per problem and stops start-up.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''].includes(v), 'must be true or false')
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const intIn = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const positiveNumber = z
+  .string()
+  .trim()
+  .transform(Number)
+  .pipe(z.number().positive('must be a positive number').finite());
+
+const csv = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+
+const base64Secret = z
+  .string()
+  .trim()
+  .refine((v) => v === '' || (/^[A-Za-z0-9+/_-]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length > 0), 'must be base64');
+
+const apiKeysJson = z
+  .string()
+  .transform((v, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object {"apiKey": "base64 client secret or empty"}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string().min(1), z.union([z.literal(''), base64Secret])));
+
+const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: intIn(0, 65535).default(8080),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  AUDIOHOOK_PATH: z.string().trim().regex(/^\/\S*$/, 'must start with /').default('/audiohook'),
+  GENESYS_API_KEY: z.string().trim().default(''),
+  GENESYS_CLIENT_SECRET: base64Secret.default(''),
+  GENESYS_API_KEYS: apiKeysJson.optional(),
+  GENESYS_ORG_ID: csv
+    .pipe(z.array(z.string().regex(uuidRe, 'must be UUIDs, comma-separated')))
+    .default([]),
+  SUPPORTED_LANGUAGES: csv.pipe(z.array(z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be BCP-47 tags, comma-separated')).min(1)).default(['en-US']),
+  DEFAULT_SPEECH_PROVIDER: z.string().trim().toLowerCase().default('simulated'),
+  DEBUG: bool.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAX_SESSIONS: intIn(1, 1_000_000).default(2500),
+  RATE_LIMIT_PER_SECOND: positiveNumber.default(5),
+  RATE_LIMIT_BURST: intIn(1, 10_000).default(25),
+  OUTBOUND_QUEUE_MAX: intIn(10, 100_000).default(500),
+  RETRY_AFTER_DEFAULT_MS: intIn(0, 600_000).default(3000),
+  IDLE_TIMEOUT_SECONDS: positiveNumber.default(60),
+  CLOSE_FLUSH_TIMEOUT_MS: intIn(0, 60_000).default(8000),
+  INTERIM_RESULTS: bool.default(false),
+  TOKEN_LANGUAGE: z.enum(['full', 'primary']).default('full'),
+  SEND_UPDATED: bool.default(false),
+  AUTH_FAILURE_DELAY_MS: intIn(0, 10_000).default(500),
+  SIGNATURE_MAX_AGE_SECONDS: intIn(1, 3600).default(10),
+  TRUST_PROXY: bool.default(false),
+  SHUTDOWN_GRACE_SECONDS: positiveNumber.default(30),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  production: boolean;
+  port: number;
+  host: string;
+  path: string;
+  /** apiKey → base64 client secret ('' = unsigned allowed). null = authentication disabled (development only). */
+  apiKeys: ReadonlyMap<string, string> | null;
+  allowedOrgIds: ReadonlySet<string> | null;
+  supportedLanguages: string[];
+  defaultVendor: string;
+  logLevel: Env['LOG_LEVEL'];
+  maxSessions: number;
+  rateLimit: { perSecond: number; burst: number; maxQueued: number; defaultRetryAfterMs: number };
+  idleTimeoutMs: number;
+  closeFlushTimeoutMs: number;
+  interimResults: boolean;
+  tokenLanguage: 'full' | 'primary';
+  sendUpdated: boolean;
+  authFailureDelayMs: number;
+  signatureMaxAgeSeconds: number;
+  trustProxy: boolean;
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+/** Reads the configuration; throws ConfigError listing every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty variables mean "not set", as in the Python connector's .env files.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+
+  const keys = new Map<string, string>(Object.entries(e.GENESYS_API_KEYS ?? {}));
+  if (e.GENESYS_API_KEY) keys.set(e.GENESYS_API_KEY, e.GENESYS_CLIENT_SECRET);
+  else if (e.GENESYS_CLIENT_SECRET) problems.push('GENESYS_CLIENT_SECRET: set without GENESYS_API_KEY');
+  const production = e.NODE_ENV === 'production';
+  if (keys.size === 0 && production) {
+    problems.push('GENESYS_API_KEY: required in production (or GENESYS_API_KEYS); without it anyone could connect');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    path: e.AUDIOHOOK_PATH,
+    apiKeys: keys.size > 0 ? keys : null,
+    allowedOrgIds: e.GENESYS_ORG_ID.length > 0 ? new Set(e.GENESYS_ORG_ID.map((o) => o.toLowerCase())) : null,
+    supportedLanguages: e.SUPPORTED_LANGUAGES,
+    defaultVendor: e.DEFAULT_SPEECH_PROVIDER,
+    logLevel: e.DEBUG ? 'debug' : e.LOG_LEVEL,
+    maxSessions: e.MAX_SESSIONS,
+    rateLimit: {
+      perSecond: e.RATE_LIMIT_PER_SECOND,
+      burst: e.RATE_LIMIT_BURST,
+      maxQueued: e.OUTBOUND_QUEUE_MAX,
+      defaultRetryAfterMs: e.RETRY_AFTER_DEFAULT_MS,
+    },
+    idleTimeoutMs: e.IDLE_TIMEOUT_SECONDS * 1000,
+    closeFlushTimeoutMs: e.CLOSE_FLUSH_TIMEOUT_MS,
+    interimResults: e.INTERIM_RESULTS,
+    tokenLanguage: e.TOKEN_LANGUAGE,
+    sendUpdated: e.SEND_UPDATED,
+    authFailureDelayMs: e.AUTH_FAILURE_DELAY_MS,
+    signatureMaxAgeSeconds: e.SIGNATURE_MAX_AGE_SECONDS,
+    trustProxy: e.TRUST_PROXY,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+  };
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/** Entry point: configuration, engines, server, graceful shutdown. */
+import { existsSync } from 'node:fs';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { createConfiguredEngines } from '../engines/index.js';
+import { createLogger } from './logger.js';
+import { startServer } from './server.js';
+
+if (existsSync('.env')) process.loadEnvFile('.env');
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    for (const p of err.problems) console.error(`config error: ${p}`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw err;
+}
+
+const log = createLogger(config.logLevel);
+process.on('uncaughtException', (err) => {
+  log.fatal({ err }, 'uncaught exception');
+  process.exit(1);
+});
+process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+
+if (!config.apiKeys) {
+  log.warn('authentication DISABLED: no GENESYS_API_KEY / GENESYS_API_KEYS set (development only; refused when NODE_ENV=production)');
+}
+const engines = createConfiguredEngines(config, log);
+const server = await startServer(config, { engines, log });
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    void server
+      .drain(config.shutdownGraceMs)
+      .then(() => server.close())
+      .then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,145 @@
+/**
+ * One audio channel of a session: an engine stream, its place on the stream timeline, and the
+ * turning of engine results into transcript entities. Engine-stream retry lives here, once, so
+ * no vendor writes its own.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { EngineStream, RecognitionResult, SpeechEngine } from '../engines/types.js';
+import { buildTranscriptEntity, splitLongResult } from '../transcript/builder.js';
+import type { TranscriptEntity } from '../transcript/types.js';
+import type { StreamTimeline } from './timeline.js';
+
+const SAMPLE_RATE = 8000;
+/** Restarts allowed within RESTART_WINDOW_MS before the channel gives up. */
+const MAX_RESTARTS = 3;
+const RESTART_WINDOW_MS = 60_000;
+
+export interface ChannelOptions {
+  channelId: number;
+  engine: SpeechEngine;
+  language: string;
+  interimResults: boolean;
+  tokenLanguage: 'full' | 'primary';
+  timeline: StreamTimeline;
+  log: Logger;
+  emit(entity: TranscriptEntity, isFinal: boolean): void;
+  /** The engine failed more often than the retry budget allows. */
+  onFatal(error: Error): void;
+}
+
+interface OpenStream {
+  stream: EngineStream;
+  /** Channel sample index of this stream's sample 0: engine times are relative to it. */
+  baseSample: number;
+  utteranceId: string | undefined;
+}
+
+export class ChannelPipeline {
+  private current: OpenStream | undefined;
+  private samplesPushed = 0;
+  private language: string;
+  private restarts: number[] = [];
+  private closed = false;
+
+  constructor(private readonly options: ChannelOptions) {
+    this.language = options.language;
+    this.current = this.openStream();
+  }
+
+  get channelId(): number {
+    return this.options.channelId;
+  }
+
+  push(samples: Int16Array): void {
+    if (this.closed) return;
+    this.current?.stream.push(samples);
+    this.samplesPushed += samples.length;
+  }
+
+  /** Finalizes the utterance in progress (pause, close). */
+  async flush(): Promise<void> {
+    if (this.closed || !this.current) return;
+    await this.current.stream.flush();
+  }
+
+  /** Finalizes in the old language, then continues in the new one on a fresh engine stream. */
+  async changeLanguage(language: string): Promise<void> {
+    if (this.closed || language === this.language) return;
+    const old = this.current;
+    this.language = language;
+    if (old) {
+      await old.stream.flush().catch((err: unknown) => this.options.log.warn({ err, channel: this.channelId }, 'flush before language change failed'));
+      void old.stream.close().catch(() => {});
+    }
+    if (!this.closed) this.current = this.openStream();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const s = this.current;
+    this.current = undefined;
+    await s?.stream.close().catch((err: unknown) => this.options.log.debug({ err }, 'engine stream close failed'));
+  }
+
+  private openStream(): OpenStream {
+    const entry: OpenStream = { stream: undefined as unknown as EngineStream, baseSample: this.samplesPushed, utteranceId: undefined };
+    entry.stream = this.options.engine.openStream({
+      language: this.language,
+      sampleRate: SAMPLE_RATE,
+      interimResults: this.options.interimResults,
+      log: this.options.log,
+      onResult: (result) => this.handleResult(entry, result),
+      onError: (error) => this.handleError(entry, error),
+    });
+    return entry;
+  }
+
+  private handleResult(entry: OpenStream, result: RecognitionResult): void {
+    if (this.closed) return;
+    if (!result.isFinal && !this.options.interimResults) return;
+    if (result.text.trim() === '') {
+      // An empty final still closes the utterance its interims opened.
+      if (result.isFinal) entry.utteranceId = undefined;
+      return;
+    }
+    const utteranceId = (entry.utteranceId ??= randomUUID());
+    if (result.isFinal) entry.utteranceId = undefined;
+    const toStreamSeconds = (engineMs: number) =>
+      this.options.timeline.positionOfSample(entry.baseSample + (engineMs * SAMPLE_RATE) / 1000);
+    // A very long final becomes several consecutive transcripts, each well under the 64 KiB message limit.
+    const parts = result.isFinal ? splitLongResult(result) : [result];
+    parts.forEach((part, i) => {
+      const entity = buildTranscriptEntity({
+        result: part,
+        utteranceId: i === 0 ? utteranceId : randomUUID(),
+        channelId: this.options.channelId,
+        language: this.language,
+        toStreamSeconds,
+        tokenLanguage: this.options.tokenLanguage,
+      });
+      this.options.emit(entity, result.isFinal);
+    });
+  }
+
+  private handleError(entry: OpenStream, error: Error): void {
+    if (this.closed || entry !== this.current) return;
+    const now = Date.now();
+    this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
+    if (this.restarts.length >= MAX_RESTARTS) {
+      this.options.log.error({ err: error, channel: this.channelId, restarts: this.restarts.length }, 'speech engine failed repeatedly; giving up on channel');
+      this.current = undefined;
+      this.options.onFatal(error);
+      return;
+    }
+    this.restarts.push(now);
+    // Audio pushed into the failed stream since its last final is not recoverable from here.
+    this.options.log.warn(
+      { err: error, channel: this.channelId, utteranceInProgress: entry.utteranceId !== undefined },
+      'speech engine stream failed; restarting',
+    );
+    void entry.stream.close().catch(() => {});
+    this.current = this.openStream();
+  }
+}

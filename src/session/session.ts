@@ -1,0 +1,431 @@
+/**
+ * One AudioHook session: the protocol state machine of §3, independent of any transport.
+ *
+ * The server feeds it text and binary frames and tells it when the socket went away; it answers
+ * through `transport.send`. Control replies (opened, pong, closed, disconnect) go out at once;
+ * transcript events pass the per-session rate limiter.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { checkFrame, splitChannels, type AudioFormat } from '../audio/frames.js';
+import type { EngineRegistry } from '../engines/registry.js';
+import { chooseMedia } from '../protocol/media.js';
+import {
+  parseClientMessage,
+  serializeServerMessage,
+  type ClientMessage,
+  type MediaOffer,
+  type ServerMessageType,
+} from '../protocol/messages.js';
+import { NULL_UUID } from '../protocol/auth.js';
+import type { TranscriptEntity } from '../transcript/types.js';
+import { ChannelPipeline } from './channel.js';
+import { noMetrics, type SessionMetrics } from './metrics.js';
+import { OutboundQueue } from './outbound-queue.js';
+import { StreamTimeline } from './timeline.js';
+
+export interface SessionSettings {
+  supportedLanguages: readonly string[];
+  interimResults: boolean;
+  tokenLanguage: 'full' | 'primary';
+  sendUpdated: boolean;
+  idleTimeoutMs: number;
+  closeFlushTimeoutMs: number;
+  rateLimit: { perSecond: number; burst: number; maxQueued: number; defaultRetryAfterMs: number };
+}
+
+export interface SessionTransport {
+  send(text: string): void;
+  /** Ends the connection (after `closed`, or when the client never answers a disconnect). */
+  end(): void;
+}
+
+export interface SessionInit {
+  id: string;
+  organizationId: string;
+  settings: SessionSettings;
+  engines: EngineRegistry;
+  transport: SessionTransport;
+  log: Logger;
+  metrics?: SessionMetrics;
+  /** Called once when the session has released everything. */
+  onEnd?(reason: string): void;
+}
+
+type State = 'awaiting-open' | 'active' | 'paused' | 'closing' | 'disconnecting' | 'ended';
+
+/** How long a client gets to answer `disconnect` with `close`, and to drop the socket after `closed`. */
+const CLIENT_GRACE_MS = 10_000;
+/** §1: a text message is at most 65,535 characters. */
+const MAX_TEXT_MESSAGE = 65_535;
+
+export class AudioHookSession {
+  private state: State = 'awaiting-open';
+  private lastClientSeq = 0;
+  private serverSeq = 0;
+  private readonly queue: OutboundQueue;
+  private readonly timeline = new StreamTimeline();
+  private channels: ChannelPipeline[] = [];
+  private media: { format: AudioFormat; channelCount: number } | undefined;
+  private probe = false;
+  private language = '';
+  private openedAt = performance.now();
+  private lastActivity = Date.now();
+  private idleTimer: NodeJS.Timeout | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  /** Arrival time of the audio frame being processed: results produced synchronously inside it are timed from it. */
+  private frameArrivedAt: number | undefined;
+  private readonly producedAt = new WeakMap<object, number>();
+  private framesDropped = 0;
+  private endReason = 'unknown';
+  private readonly metrics: SessionMetrics;
+  private readonly log: Logger;
+
+  constructor(private readonly init: SessionInit) {
+    this.log = init.log;
+    this.metrics = init.metrics ?? noMetrics;
+    const rl = init.settings.rateLimit;
+    this.queue = new OutboundQueue({
+      ratePerSecond: rl.perSecond,
+      burst: rl.burst,
+      maxQueued: rl.maxQueued,
+      defaultRetryAfterMs: rl.defaultRetryAfterMs,
+      send: (type, parameters) => this.write(type as ServerMessageType, parameters),
+      onOverflow: (queued) => {
+        this.log.error({ queued }, 'outbound event queue overflow');
+        this.disconnect('error', 'outbound event backlog too large');
+      },
+    });
+    this.armIdleTimer();
+  }
+
+  get id(): string {
+    return this.init.id;
+  }
+
+  get isEnded(): boolean {
+    return this.state === 'ended';
+  }
+
+  get queuedEvents(): number {
+    return this.queue.queued;
+  }
+
+  // ---- input ------------------------------------------------------------------------------
+
+  handleText(text: string): void {
+    if (this.state === 'ended') return;
+    this.lastActivity = Date.now();
+    if (text.length > MAX_TEXT_MESSAGE) return this.protocolError('message too large', 'size');
+    const parsed = parseClientMessage(text);
+    if (!parsed.ok) return this.protocolError(parsed.error, 'parse');
+    const msg = parsed.message;
+
+    // After a disconnect only the client's close matters; its seq may be anything by then.
+    if (this.state === 'disconnecting') {
+      if (msg.type === 'close') {
+        this.lastClientSeq = msg.seq;
+        this.sendControl('closed', {});
+        this.finish(this.endReason);
+      }
+      return;
+    }
+    if (msg.id !== this.init.id) return this.protocolError('session id mismatch', 'id');
+    if (msg.seq !== this.lastClientSeq + 1) {
+      return this.protocolError(`seq ${msg.seq} out of order (expected ${this.lastClientSeq + 1})`, 'seq');
+    }
+    this.lastClientSeq = msg.seq;
+    if (msg.serverseq > this.serverSeq) return this.protocolError(`serverseq ${msg.serverseq} ahead of server`, 'serverseq');
+    this.dispatch(msg);
+  }
+
+  handleBinary(frame: Uint8Array): void {
+    const state = this.state;
+    if (state === 'active' && this.media) {
+      this.lastActivity = Date.now();
+      const problem = checkFrame(frame.byteLength, this.media.format, this.media.channelCount);
+      if (problem) return this.protocolError(problem, 'frame');
+      this.frameArrivedAt = performance.now();
+      const perChannel = splitChannels(frame, this.media.format, this.media.channelCount);
+      for (let i = 0; i < this.channels.length; i++) this.channels[i]!.push(perChannel[i]!);
+      this.timeline.advance(perChannel[0]!.length);
+      this.frameArrivedAt = undefined;
+      return;
+    }
+    if (state === 'awaiting-open') return this.protocolError('audio before open', 'audio-state');
+    if (state === 'active') return this.protocolError('audio but no media was selected', 'audio-state');
+    // Paused (audio may race the `paused` message), closing, disconnecting: drop quietly.
+    this.framesDropped += 1;
+  }
+
+  /** The socket went away, with or without `close`: release everything. */
+  handleTransportClosed(): void {
+    if (this.state === 'ended') return;
+    const reason = this.state === 'closing' ? 'socket closed while closing' : 'socket dropped';
+    this.log.warn({ state: this.state }, reason);
+    this.finish(reason);
+  }
+
+  /** Server shutdown: ask the client to end the session. */
+  requestDisconnect(info: string): void {
+    this.disconnect('completed', info);
+  }
+
+  // ---- messages ---------------------------------------------------------------------------
+
+  private dispatch(msg: ClientMessage): void {
+    if (this.state === 'awaiting-open') {
+      if (msg.type !== 'open') return this.protocolError(`expected open, got ${msg.type}`, 'state');
+      return this.handleOpen(msg);
+    }
+    switch (msg.type) {
+      case 'open':
+        return this.protocolError('duplicate open', 'state');
+      case 'ping':
+        return this.sendControl('pong', {});
+      case 'close':
+        return void this.handleClose(msg.parameters.reason);
+      case 'paused':
+        return this.handlePaused();
+      case 'resumed':
+        this.timeline.addGap(msg.parameters.discarded);
+        if (this.state === 'paused') this.state = 'active';
+        this.log.info({ discarded: msg.parameters.discarded, position: this.timeline.position }, 'session resumed');
+        return;
+      case 'discarded':
+        this.timeline.addGap(msg.parameters.discarded);
+        this.log.debug({ discarded: msg.parameters.discarded }, 'client discarded audio');
+        return;
+      case 'update':
+        return this.handleUpdate(msg.parameters.language);
+      case 'error':
+        return this.handleClientError(msg.parameters);
+      default:
+        // dtmf, playback_started/completed: Audio Connector messages, not used by transcription.
+        this.log.debug({ type: msg.type }, 'ignored client message');
+    }
+  }
+
+  private handleOpen(msg: Extract<ClientMessage, { type: 'open' }>): void {
+    const p = msg.parameters;
+    if (p.organizationId.toLowerCase() !== this.init.organizationId.toLowerCase()) {
+      this.log.warn('open organizationId differs from the upgrade header');
+      return this.disconnect('unauthorized', 'organizationId does not match');
+    }
+    this.probe = p.conversationId === NULL_UUID && p.participant.id === NULL_UUID;
+    const vendor = p.customConfig['transcriptionVendor'];
+    const resolution = this.init.engines.resolve(vendor);
+    if (!resolution.ok) {
+      this.log.warn({ vendor, probe: this.probe }, resolution.reason);
+      return this.disconnect('error', resolution.reason);
+    }
+    let media: MediaOffer | undefined;
+    if (p.media.length > 0) {
+      media = chooseMedia(p.media);
+      if (!media) return this.disconnect('error', 'no supported media');
+    }
+    this.language = p.language?.trim() || this.init.settings.supportedLanguages[0]!;
+    const parameters: Record<string, unknown> = { media: media ? [media] : [], startPaused: false };
+    if (p.supportedLanguages === true) parameters['supportedLanguages'] = [...this.init.settings.supportedLanguages];
+    this.state = 'active';
+    this.sendControl('opened', parameters);
+    const openToOpenedMs = performance.now() - this.openedAt;
+    this.metrics.sessionOpened({ probe: this.probe, vendor: resolution.engine.name, openToOpenedMs });
+    this.log.info(
+      {
+        probe: this.probe,
+        conversationId: p.conversationId,
+        vendor: resolution.engine.name,
+        language: this.language,
+        media: media ? `${media.format}/${media.channels.join('+')}` : 'none',
+      },
+      this.probe ? 'probe opened' : 'session opened',
+    );
+    if (!this.init.settings.supportedLanguages.includes(this.language)) {
+      this.log.warn({ language: this.language }, 'language not in SUPPORTED_LANGUAGES; passing it to the engine anyway');
+    }
+    // Probes start no speech session: no engine stream, no billing.
+    if (this.probe || !media) return;
+    this.media = { format: media.format as AudioFormat, channelCount: media.channels.length };
+    const custom = p.customConfig;
+    const interim = typeof custom['interimResults'] === 'boolean' ? custom['interimResults'] : this.init.settings.interimResults;
+    this.channels = media.channels.map(
+      (_, channelId) =>
+        new ChannelPipeline({
+          channelId,
+          engine: resolution.engine,
+          language: this.language,
+          interimResults: interim,
+          tokenLanguage: this.init.settings.tokenLanguage,
+          timeline: this.timeline,
+          log: this.log,
+          emit: (entity, isFinal) => this.emitTranscript(entity, isFinal),
+          onFatal: () => this.disconnect('error', 'speech engine unavailable'),
+        }),
+    );
+  }
+
+  private handlePaused(): void {
+    if (this.state === 'paused') return; // a duplicate `paused` is legal
+    if (this.state !== 'active') return;
+    this.state = 'paused';
+    this.log.info({ position: this.timeline.position }, 'session paused');
+    this.flushChannels('pause');
+  }
+
+  private handleUpdate(language: string | undefined): void {
+    const lang = language?.trim();
+    if (!lang || lang === this.language) return;
+    this.log.info({ from: this.language, to: lang }, 'language updated');
+    this.language = lang;
+    for (const ch of this.channels) void ch.changeLanguage(lang);
+    if (this.init.settings.sendUpdated) this.sendControl('updated', {});
+  }
+
+  private handleClientError(p: { code: number; message: string; retryAfter?: number | undefined }): void {
+    if (p.code === 429) {
+      const ms = p.retryAfter !== undefined ? p.retryAfter * 1000 : this.init.settings.rateLimit.defaultRetryAfterMs;
+      this.log.warn({ code: p.code, retryAfterMs: ms, queued: this.queue.queued }, 'client rate-limited us; holding events');
+      this.queue.holdFor(ms);
+      return;
+    }
+    if (/event messages are not allowed/i.test(p.message)) {
+      const dropped = this.queue.disableEvents();
+      this.log.warn({ code: p.code, dropped }, 'client does not accept events; events stopped for this session');
+      if (dropped > 0) this.metrics.eventsUndelivered(dropped, 'events not allowed');
+      return;
+    }
+    this.log.warn({ code: p.code, message: p.message }, 'client reported an error');
+  }
+
+  private async handleClose(reason: string): Promise<void> {
+    this.state = 'closing';
+    this.endReason = `close:${reason}`;
+    this.log.info({ reason, position: this.timeline.position }, 'session closing');
+    const deadline = performance.now() + this.init.settings.closeFlushTimeoutMs;
+    await this.withTimeout(Promise.all(this.channels.map((c) => c.flush())), this.init.settings.closeFlushTimeoutMs, 'engine flush at close');
+    if (this.state !== 'closing') return; // dropped or disconnected meanwhile
+    const { undelivered } = await this.queue.drain(Math.max(0, deadline - performance.now()));
+    if (this.state !== 'closing') return;
+    if (undelivered > 0) {
+      this.log.error({ undelivered }, 'close deadline reached with transcript events still queued');
+      this.metrics.eventsUndelivered(undelivered, 'close deadline');
+    }
+    this.sendControl('closed', {});
+    this.finish(this.endReason);
+  }
+
+  // ---- output -----------------------------------------------------------------------------
+
+  private emitTranscript(entity: TranscriptEntity, isFinal: boolean): void {
+    if (this.state === 'ended' || this.state === 'disconnecting') return;
+    const parameters = { entities: [entity] };
+    this.producedAt.set(parameters, this.frameArrivedAt ?? performance.now());
+    this.queue.enqueueEvent({ parameters, isFinal, coalesceKey: entity.data.id });
+  }
+
+  private sendControl(type: ServerMessageType, parameters: object): void {
+    this.queue.sendControl(type, parameters);
+  }
+
+  /** The single place a message is written: seq and clientseq are assigned at the moment of sending. */
+  private write(type: ServerMessageType, parameters: object): void {
+    if (this.state === 'ended') return;
+    this.serverSeq += 1;
+    this.init.transport.send(
+      serializeServerMessage({ id: this.init.id, type, seq: this.serverSeq, clientseq: this.lastClientSeq, parameters }),
+    );
+    if (type === 'event') {
+      const t = this.producedAt.get(parameters);
+      const entity = (parameters as { entities: TranscriptEntity[] }).entities[0];
+      this.metrics.eventSent(t === undefined ? 0 : performance.now() - t, entity?.data.isFinal ?? true);
+    }
+  }
+
+  private protocolError(info: string, kind: string): void {
+    this.metrics.protocolError(kind);
+    this.log.warn({ kind, info, state: this.state }, 'protocol violation');
+    this.disconnect('error', info);
+  }
+
+  private disconnect(reason: 'completed' | 'unauthorized' | 'error', info: string): void {
+    if (this.state === 'ended' || this.state === 'disconnecting') return;
+    const wasOpen = this.state !== 'awaiting-open';
+    this.state = 'disconnecting';
+    this.endReason = `disconnect:${reason}`;
+    this.sendControl('disconnect', { reason, info: info.slice(0, 200) });
+    this.log.info({ reason, info, wasOpen }, 'session disconnecting');
+    this.releaseEngines();
+    const dropped = this.queue.disableEvents();
+    if (dropped > 0) {
+      this.log.warn({ dropped }, 'transcript events not delivered: session disconnected');
+      this.metrics.eventsUndelivered(dropped, 'disconnect');
+    }
+    // The client answers with close; if it never does, stop waiting.
+    this.graceTimer = setTimeout(() => this.finish(this.endReason, true), CLIENT_GRACE_MS);
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------
+
+  private flushChannels(why: string): void {
+    for (const ch of this.channels) {
+      ch.flush().catch((err: unknown) => this.log.warn({ err, channel: ch.channelId, why }, 'engine flush failed'));
+    }
+  }
+
+  private armIdleTimer(): void {
+    const idle = this.init.settings.idleTimeoutMs;
+    const due = this.lastActivity + idle - Date.now();
+    this.idleTimer = setTimeout(() => {
+      if (this.state === 'ended') return;
+      if (Date.now() - this.lastActivity >= idle) {
+        this.log.warn({ idleMs: idle, state: this.state }, 'idle timeout');
+        if (this.state === 'disconnecting' || this.state === 'closing') return this.finish('idle timeout', true);
+        this.disconnect('error', 'idle timeout');
+        return;
+      }
+      this.armIdleTimer();
+    }, Math.max(due, 10));
+    this.idleTimer.unref?.();
+  }
+
+  private releaseEngines(): void {
+    const channels = this.channels;
+    this.channels = [];
+    for (const ch of channels) void ch.close();
+  }
+
+  private finish(reason: string, endTransport = false): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.graceTimer);
+    this.releaseEngines();
+    this.queue.dispose();
+    this.metrics.sessionEnded({ probe: this.probe, reason });
+    this.log.info(
+      {
+        reason,
+        probe: this.probe,
+        streamSeconds: Math.round(this.timeline.position * 1000) / 1000,
+        eventsSent: this.queue.sentEvents,
+        framesDropped: this.framesDropped,
+      },
+      'session ended',
+    );
+    if (endTransport) this.init.transport.end();
+    this.init.onEnd?.(reason);
+  }
+
+  private async withTimeout(p: Promise<unknown>, ms: number, what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.log.warn({ ms }, `${what} timed out`);
+        resolve();
+      }, ms);
+    });
+    await Promise.race([p.then(() => undefined, (err: unknown) => this.log.warn({ err }, `${what} failed`)), timeout]);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,310 @@
+/** The real server on 127.0.0.1, driven by a real WebSocket client through whole sessions. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseDuration } from '../../src/protocol/duration.js';
+import { NULL_UUID } from '../../src/protocol/auth.js';
+import { ORG_ID, TestClient, UpgradeRejected, openParameters, pcmuFrames, sleep, startTestServer, tone } from './harness.js';
+
+type Harness = Awaited<ReturnType<typeof startTestServer>>;
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.server.close();
+  h = undefined;
+});
+
+async function start(env: Record<string, string> = {}) {
+  h = await startTestServer(env);
+  return h;
+}
+
+/** Two utterances on the customer channel (0.5–1.5 s, 3.0–3.8 s), one on the agent channel (2.0–2.6 s). */
+function conversation() {
+  return pcmuFrames([tone(5, [[0.5, 1.5], [3.0, 3.8]]), tone(5, [[2.0, 2.6]])]);
+}
+
+function expectValidServerMessages(c: TestClient) {
+  c.messages.forEach((m, i) => {
+    expect(m.version).toBe('2');
+    expect(m.id).toBe(c.sessionId);
+    expect(m.seq).toBe(i + 1);
+    expect(typeof m.parameters).toBe('object');
+    expect(m).not.toHaveProperty('position');
+    expect(m.clientseq).toBeLessThanOrEqual(c.seq);
+  });
+}
+
+describe('AudioHook server over loopback', () => {
+  it('runs a stereo call: opened at once, transcript events per channel on the stream timeline, closed', async () => {
+    const { server, engine } = await start();
+    const c = await TestClient.connect(server.url);
+    const t0 = performance.now();
+    c.open();
+    const opened = await c.waitType('opened');
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(opened.clientseq).toBe(1);
+    expect(opened.parameters['media']).toEqual([{ type: 'audio', format: 'PCMU', channels: ['external', 'internal'], rate: 8000 }]);
+    expect(opened.parameters['startPaused']).toBe(false);
+    expect(engine.open).toBe(2);
+
+    for (const f of conversation()) c.audio(f);
+    const ping = c.send('ping', { rtt: 'PT0.01S' });
+    const pong = await c.waitType('pong');
+    expect(pong.clientseq).toBe(ping);
+    await c.waitFor((m) => m.type === 'event' && m.parameters['entities'][0].data.channelId === 1);
+    const { closed, seq } = await c.close();
+    expect(closed.clientseq).toBe(seq);
+    expect(c.types().at(-1)).toBe('closed');
+
+    const finals = c.transcripts().filter((t) => t.isFinal);
+    expect(finals.map((t) => t.channelId)).toEqual([0, 1, 0]);
+    const offsets = finals.map((t) => parseDuration(t.offset)!);
+    expect(offsets[0]).toBeCloseTo(0.5, 1);
+    expect(offsets[1]).toBeCloseTo(2.0, 1);
+    expect(offsets[2]).toBeCloseTo(3.0, 1);
+    for (const t of finals) {
+      expect(t.alternatives[0].interpretations[0].transcript).toMatch(/^\[speech \d+\.\d s\]$/);
+      expect(t.alternatives[0].languages).toEqual(['en-US']);
+      const start = parseDuration(t.offset)!;
+      const end = start + parseDuration(t.duration)!;
+      for (const tok of t.alternatives[0].interpretations[0].tokens) {
+        expect(parseDuration(tok.offset)!).toBeGreaterThanOrEqual(start - 1e-9);
+        expect(parseDuration(tok.offset)! + parseDuration(tok.duration)!).toBeLessThanOrEqual(end + 0.0011);
+      }
+    }
+    expectValidServerMessages(c);
+    await sleep(50);
+    expect(server.sessionCount).toBe(0);
+    expect(engine.open).toBe(0);
+  });
+
+  it('transcribes a mono offer on channel 0', async () => {
+    const { server } = await start();
+    const c = await TestClient.connect(server.url);
+    const mono = { type: 'audio', format: 'PCMU', channels: ['internal'], rate: 8000 };
+    c.open({ media: [mono] });
+    expect((await c.waitType('opened')).parameters['media']).toEqual([mono]);
+    for (const f of pcmuFrames([tone(3, [[0.4, 1.4]])])) c.audio(f);
+    await c.close();
+    expect(c.transcripts().map((t) => [t.channelId, t.isFinal])).toEqual([[0, true]]);
+  });
+
+  it('answers a connection probe with supportedLanguages and starts no engine', async () => {
+    const { server, engine } = await start({ SUPPORTED_LANGUAGES: 'en-US, es-ES,de-DE' });
+    const c = await TestClient.connect(server.url);
+    c.open({ conversationId: NULL_UUID, participant: { id: NULL_UUID, ani: '', aniName: '', dnis: '' }, supportedLanguages: true });
+    const opened = await c.waitType('opened');
+    expect(opened.parameters['supportedLanguages']).toEqual(['en-US', 'es-ES', 'de-DE']);
+    expect((opened.parameters['media'] as unknown[]).length).toBe(1);
+    expect(engine.opened).toBe(0);
+    await c.close();
+    expectValidServerMessages(c);
+  });
+
+  it('fails a probe for an unknown transcriptionVendor, naming it', async () => {
+    const { server } = await start();
+    const c = await TestClient.connect(server.url);
+    c.open({ conversationId: NULL_UUID, participant: { id: NULL_UUID, ani: '', aniName: '', dnis: '' }, customConfig: { transcriptionVendor: 'Acme' } });
+    const d = await c.waitType('disconnect');
+    expect(d.parameters).toMatchObject({ reason: 'error' });
+    expect(d.parameters['info']).toContain("'acme'");
+    const closeSeq = c.send('close', { reason: 'disconnect' });
+    expect((await c.waitType('closed')).clientseq).toBe(closeSeq);
+  });
+
+  it('picks the vendor case-insensitively from customConfig', async () => {
+    const { server, engine } = await start();
+    const c = await TestClient.connect(server.url);
+    c.open({ customConfig: { transcriptionVendor: 'SIMULATED' } });
+    await c.waitType('opened');
+    expect(engine.open).toBe(2);
+    await c.close();
+  });
+
+  it('rejects a bad signature with 401 after the failure floor, and an unknown key', async () => {
+    const { server } = await start();
+    const t0 = Date.now();
+    await expect(TestClient.connect(server.url, { secret: Buffer.from('wrong secret').toString('base64') })).rejects.toMatchObject({ status: 401 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    await expect(TestClient.connect(server.url, { secret: null })).rejects.toMatchObject({ status: 401 });
+    await expect(TestClient.connect(server.url, { apiKey: 'nope' })).rejects.toBeInstanceOf(UpgradeRejected);
+    await expect(TestClient.connect(server.url, { headers: { 'Audiohook-Session-Id': 'not-a-uuid' } })).rejects.toMatchObject({ status: 400 });
+    expect(server.sessionCount).toBe(0);
+  });
+
+  it('keeps other connections fast while failures wait out their floor', async () => {
+    const { server } = await start({ AUTH_FAILURE_DELAY_MS: '1500' });
+    const bad = Array.from({ length: 20 }, () => TestClient.connect(server.url, { apiKey: 'nope' }).catch((e) => e));
+    const t0 = Date.now();
+    const good = await TestClient.connect(server.url);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    good.ws.close();
+    for (const r of await Promise.all(bad)) expect(r).toBeInstanceOf(UpgradeRejected);
+  });
+
+  it('disconnects unauthorized when open.organizationId differs from the header', async () => {
+    const { server } = await start();
+    const c = await TestClient.connect(server.url);
+    c.send('open', openParameters('11111111-2222-3333-4444-555555555555'));
+    expect((await c.waitType('disconnect')).parameters).toMatchObject({ reason: 'unauthorized' });
+    expect(c.types()).not.toContain('opened');
+  });
+
+  it('refuses orgs outside GENESYS_ORG_ID with 401', async () => {
+    const { server } = await start({ GENESYS_ORG_ID: '11111111-2222-3333-4444-555555555555' });
+    await expect(TestClient.connect(server.url, { orgId: ORG_ID })).rejects.toMatchObject({ status: 401 });
+  });
+
+  const violations: Array<[string, (c: TestClient) => void, RegExp]> = [
+    ['a seq gap', (c) => c.send('ping', {}, { seq: 5 }), /seq/],
+    ['bad JSON', (c) => c.ws.send('{"version":"2",'), /JSON/i],
+    ['an unknown type', (c) => c.send('bogus'), /bogus/],
+    ['an odd-size frame', (c) => c.audio(new Uint8Array(3201)), /3201/],
+    ['a wrong session id', (c) => c.send('ping', {}, { id: '11111111-2222-3333-4444-555555555555' }), /id/],
+    ['missing parameters', (c) => c.send('ping', {}, { parameters: undefined }), /parameters/],
+  ];
+  for (const [name, act, info] of violations) {
+    it(`answers ${name} with disconnect error, then closed`, async () => {
+      const { server, engine } = await start();
+      const c = await TestClient.connect(server.url);
+      c.open();
+      await c.waitType('opened');
+      act(c);
+      const d = await c.waitType('disconnect');
+      expect(d.parameters['reason']).toBe('error');
+      expect(d.parameters['info']).toMatch(info);
+      c.send('close', { reason: 'disconnect' }, { seq: 99 });
+      await c.waitType('closed');
+      expect(c.types().slice(-2)).toEqual(['disconnect', 'closed']);
+      expectValidServerMessages(c);
+      await sleep(20);
+      expect(engine.open).toBe(0);
+      expect(server.sessionCount).toBe(0);
+    });
+  }
+
+  it('answers audio before open with disconnect error', async () => {
+    const { server } = await start();
+    const c = await TestClient.connect(server.url);
+    c.audio(new Uint8Array(3200));
+    expect((await c.waitType('disconnect')).parameters['info']).toMatch(/before open/);
+  });
+
+  it('accepts a duplicate paused, drops audio racing it, and keeps offsets on the stream timeline after pause and discard', async () => {
+    const { server } = await start();
+    const c = await TestClient.connect(server.url);
+    c.open({ media: [{ type: 'audio', format: 'PCMU', channels: ['external'], rate: 8000 }] });
+    await c.waitType('opened');
+    // 0–2 s streamed (speech 0.5–1.2), then a hold of 10 s, then 2 s (speech at +0.5 → 12.5 s),
+    // then the client discards 3 s, then 2 s (speech at +0.5 → 17.5 s).
+    for (const f of pcmuFrames([tone(2, [[0.5, 1.2]])])) c.audio(f);
+    c.send('paused');
+    c.send('paused');
+    for (const f of pcmuFrames([tone(1, [[0, 1]])])) c.audio(f); // raced the pause: dropped
+    c.send('resumed', { start: 'PT2S', discarded: 'PT10S' });
+    for (const f of pcmuFrames([tone(2, [[0.5, 1.2]])])) c.audio(f);
+    c.send('discarded', { start: 'PT14S', discarded: 'PT3S' });
+    for (const f of pcmuFrames([tone(2, [[0.5, 1.2]])])) c.audio(f);
+    await c.close();
+    expect(c.types()).not.toContain('disconnect');
+    const offsets = c.transcripts().map((t) => parseDuration(t.offset)!);
+    expect(offsets).toHaveLength(3);
+    expect(offsets[0]).toBeCloseTo(0.5, 1);
+    expect(offsets[1]).toBeCloseTo(12.5, 1);
+    expect(offsets[2]).toBeCloseTo(17.5, 1);
+  });
+
+  it('finalizes the utterance in progress on paused (before the pause, not after)', async () => {
+    const { server } = await start();
+    const c = await TestClient.connect(server.url);
+    c.open({ media: [{ type: 'audio', format: 'PCMU', channels: ['external'], rate: 8000 }] });
+    await c.waitType('opened');
+    for (const f of pcmuFrames([tone(2, [[0.5, 2]])])) c.audio(f); // still speaking when paused
+    c.send('paused');
+    const ev = await c.waitType('event');
+    expect(ev.parameters['entities'][0].data.isFinal).toBe(true);
+    expect(parseDuration(ev.parameters['entities'][0].data.offset)).toBeCloseTo(0.5, 1);
+    await c.close();
+  });
+
+  it('holds events on 429 for retryAfter, without holding pongs, and loses none', async () => {
+    const { server } = await start({ RATE_LIMIT_BURST: '2', RATE_LIMIT_PER_SECOND: '50' });
+    const c = await TestClient.connect(server.url);
+    c.open({ media: [{ type: 'audio', format: 'PCMU', channels: ['external'], rate: 8000 }] });
+    await c.waitType('opened');
+    c.send('error', { code: 429, message: 'Too many requests', retryAfter: 'PT1.5S' });
+    const t0 = Date.now();
+    // 6 utterances, 1 s apart.
+    const spans: Array<[number, number]> = Array.from({ length: 6 }, (_, i) => [i + 0.2, i + 0.6]);
+    for (const f of pcmuFrames([tone(6.5, spans)])) c.audio(f);
+    const ping = c.send('ping');
+    const pong = await c.waitType('pong');
+    expect(pong.clientseq).toBe(ping);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(c.types()).not.toContain('event');
+    const first = await c.waitType('event', 4000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1400);
+    expect(first.parameters['entities'][0].data.isFinal).toBe(true);
+    await c.close();
+    expect(c.transcripts()).toHaveLength(6);
+    expectValidServerMessages(c);
+  });
+
+  it('flushes the last utterance on close: its event comes before closed', async () => {
+    const { server } = await start();
+    const c = await TestClient.connect(server.url);
+    c.open();
+    await c.waitType('opened');
+    for (const f of pcmuFrames([tone(1.6, [[0.4, 1.6]]), tone(1.6, [])])) c.audio(f); // speech up to the last sample
+    await c.close();
+    expect(c.types().slice(-2)).toEqual(['event', 'closed']);
+    expect(c.transcripts()[0].isFinal).toBe(true);
+  });
+
+  it('ends an idle session cleanly', async () => {
+    const { server, engine } = await start({ IDLE_TIMEOUT_SECONDS: '0.3' });
+    const c = await TestClient.connect(server.url);
+    c.open();
+    await c.waitType('opened');
+    const d = await c.waitType('disconnect', 3000);
+    expect(d.parameters['info']).toMatch(/idle/);
+    c.send('close', { reason: 'disconnect' });
+    await c.waitType('closed');
+    await sleep(20);
+    expect(engine.open).toBe(0);
+    expect(server.sessionCount).toBe(0);
+  });
+
+  it('releases everything when the socket drops mid-call without close', async () => {
+    const { server, engine } = await start();
+    const clients = await Promise.all(Array.from({ length: 10 }, () => TestClient.connect(server.url)));
+    for (const c of clients) c.open();
+    await Promise.all(clients.map((c) => c.waitType('opened')));
+    for (const c of clients) for (const f of pcmuFrames([tone(1, [[0.2, 1]]), tone(1, [])])) c.audio(f);
+    expect(engine.open).toBe(20);
+    for (const c of clients) c.ws.terminate();
+    for (let i = 0; i < 50 && (server.sessionCount > 0 || engine.open > 0); i++) await sleep(20);
+    expect(server.sessionCount).toBe(0);
+    expect(engine.open).toBe(0);
+  });
+
+  it('answers 503 over MAX_SESSIONS, and accepts again once a session ends', async () => {
+    const { server } = await start({ MAX_SESSIONS: '2' });
+    const a = await TestClient.connect(server.url);
+    const b = await TestClient.connect(server.url);
+    await expect(TestClient.connect(server.url)).rejects.toMatchObject({ status: 503 });
+    a.ws.terminate();
+    await sleep(100);
+    const c = await TestClient.connect(server.url);
+    b.ws.close();
+    c.ws.close();
+  });
+
+  it('serves /health and /ready, 404s other paths and refuses upgrades elsewhere', async () => {
+    const { server, httpUrl } = await start();
+    expect((await fetch(`${httpUrl}/health`)).status).toBe(200);
+    expect(await (await fetch(`${httpUrl}/ready`)).json()).toMatchObject({ status: 'ready' });
+    expect((await fetch(`${httpUrl}/nope`)).status).toBe(404);
+    const stats = await (await fetch(`${httpUrl}/stats`)).json();
+    expect(stats).toMatchObject({ sessions: 0, eventsSent: 0 });
+    await expect(TestClient.connect(server.url.replace('/audiohook', '/other'))).rejects.toMatchObject({ status: 404 });
+  });
+});
