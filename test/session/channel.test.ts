@@ -1,0 +1,113 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { EngineStreamOptions, SpeechEngine } from '../../src/engines/types.js';
+import { parseDuration } from '../../src/protocol/duration.js';
+import { ChannelPipeline } from '../../src/session/channel.js';
+import { StreamTimeline } from '../../src/session/timeline.js';
+import type { TranscriptEntity } from '../../src/transcript/types.js';
+
+/** An engine whose streams the test drives by hand. */
+function scriptedEngine() {
+  const streams: Array<EngineStreamOptions & { pushed: number; closed: boolean }> = [];
+  const engine: SpeechEngine = {
+    name: 'scripted',
+    capabilities: { interimResults: true, wordTimes: false, wordConfidence: false },
+    openStream(options) {
+      const s = { ...options, pushed: 0, closed: false };
+      streams.push(s);
+      return {
+        push: (x) => void (s.pushed += x.length),
+        flush: async () => {},
+        close: async () => void (s.closed = true),
+      };
+    },
+  };
+  return { engine, streams };
+}
+
+function setup(interimResults = true) {
+  const { engine, streams } = scriptedEngine();
+  const timeline = new StreamTimeline();
+  const out: Array<{ entity: TranscriptEntity; isFinal: boolean }> = [];
+  const fatal: Error[] = [];
+  const ch = new ChannelPipeline({
+    channelId: 1,
+    engine,
+    language: 'en-US',
+    interimResults,
+    tokenLanguage: 'full',
+    timeline,
+    log: pino({ level: 'silent' }),
+    emit: (entity, isFinal) => out.push({ entity, isFinal }),
+    onFatal: (e) => fatal.push(e),
+  });
+  const feed = (seconds: number) => {
+    const n = seconds * 8000;
+    ch.push(new Int16Array(n));
+    timeline.advance(n);
+  };
+  return { ch, streams, timeline, out, fatal, feed };
+}
+
+describe('ChannelPipeline', () => {
+  it('shares one utterance id between interims and their final, then starts a new one', () => {
+    const { streams, out } = setup();
+    const s = streams[0]!;
+    s.onResult({ isFinal: false, text: 'hello', startMs: 0, endMs: 500 });
+    s.onResult({ isFinal: true, text: 'hello there', startMs: 0, endMs: 900 });
+    s.onResult({ isFinal: true, text: 'next', startMs: 1000, endMs: 1200 });
+    expect(out.map((o) => o.isFinal)).toEqual([false, true, true]);
+    expect(out[0]!.entity.data.id).toBe(out[1]!.entity.data.id);
+    expect(out[2]!.entity.data.id).not.toBe(out[1]!.entity.data.id);
+    expect(out[0]!.entity.data.channelId).toBe(1);
+  });
+
+  it('drops interims when the session turned them off, and never sends empty text', () => {
+    const { streams, out } = setup(false);
+    streams[0]!.onResult({ isFinal: false, text: 'hel', startMs: 0, endMs: 300 });
+    streams[0]!.onResult({ isFinal: true, text: '  ', startMs: 0, endMs: 300 });
+    expect(out).toHaveLength(0);
+  });
+
+  it('maps engine times through the timeline and the stream base after a language change', async () => {
+    const { ch, streams, timeline, out, feed } = setup();
+    feed(2);
+    timeline.addGap(10); // a hold of 10 s
+    await ch.changeLanguage('es-ES');
+    expect(streams).toHaveLength(2);
+    expect(streams[0]!.closed).toBe(true);
+    expect(streams[1]!.language).toBe('es-ES');
+    feed(1);
+    streams[1]!.onResult({ isFinal: true, text: 'hola', startMs: 250, endMs: 750 });
+    expect(parseDuration(out[0]!.entity.data.offset)).toBeCloseTo(12.25, 3);
+    expect(out[0]!.entity.data.alternatives[0]!.languages).toEqual(['es-ES']);
+  });
+
+  it('restarts a failed engine stream from the current position, and gives up after repeated failures', () => {
+    const { streams, out, fatal, feed } = setup();
+    feed(1);
+    streams[0]!.onError(new Error('vendor hiccup'));
+    expect(streams).toHaveLength(2);
+    expect(streams[0]!.closed).toBe(true);
+    feed(1);
+    streams[1]!.onResult({ isFinal: true, text: 'after restart', startMs: 100, endMs: 400 });
+    expect(parseDuration(out[0]!.entity.data.offset)).toBeCloseTo(1.1, 3);
+    // A late error from the old stream is ignored.
+    streams[0]!.onError(new Error('late'));
+    expect(streams).toHaveLength(2);
+    streams[1]!.onError(new Error('2'));
+    streams[2]!.onError(new Error('3'));
+    expect(fatal).toHaveLength(0);
+    streams[3]!.onError(new Error('4'));
+    expect(fatal).toHaveLength(1);
+    expect(streams).toHaveLength(4);
+  });
+
+  it('delivers nothing after close', async () => {
+    const { ch, streams, out } = setup();
+    await ch.close();
+    expect(streams[0]!.closed).toBe(true);
+    streams[0]!.onResult({ isFinal: true, text: 'late', startMs: 0, endMs: 100 });
+    expect(out).toHaveLength(0);
+  });
+});
