@@ -114,6 +114,25 @@ export class AudioHookSession {
   // ---- input ------------------------------------------------------------------------------
 
   handleText(text: string): void {
+    this.guard(() => this.onText(text));
+  }
+
+  handleBinary(frame: Uint8Array): void {
+    this.guard(() => this.onBinary(frame));
+  }
+
+  /** A bug or an engine throwing must end this session with a clear answer, never the process. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err, state: this.state }, 'internal error handling client input');
+      if (this.state === 'disconnecting') this.finish('internal error', true);
+      else this.disconnect('error', 'internal server error');
+    }
+  }
+
+  private onText(text: string): void {
     if (this.state === 'ended') return;
     this.lastActivity = Date.now();
     if (text.length > MAX_TEXT_MESSAGE) return this.protocolError('message too large', 'size');
@@ -139,7 +158,7 @@ export class AudioHookSession {
     this.dispatch(msg);
   }
 
-  handleBinary(frame: Uint8Array): void {
+  private onBinary(frame: Uint8Array): void {
     const state = this.state;
     if (state === 'active' && this.media) {
       this.lastActivity = Date.now();
@@ -308,6 +327,7 @@ export class AudioHookSession {
     const { undelivered } = await this.queue.drain(Math.max(0, deadline - performance.now()));
     if (this.state !== 'closing') return;
     if (undelivered > 0) {
+      this.queue.disableEvents(); // nothing may follow `closed`
       this.log.error({ undelivered }, 'close deadline reached with transcript events still queued');
       this.metrics.eventsUndelivered(undelivered, 'close deadline');
     }

@@ -1,5 +1,6 @@
 /** The real server on 127.0.0.1, driven by a real WebSocket client through whole sessions. */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { SpeechEngine } from '../../src/engines/types.js';
 import { parseDuration } from '../../src/protocol/duration.js';
 import { NULL_UUID } from '../../src/protocol/auth.js';
 import { ORG_ID, TestClient, UpgradeRejected, openParameters, pcmuFrames, sleep, startTestServer, tone } from './harness.js';
@@ -11,8 +12,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function start(env: Record<string, string> = {}) {
-  h = await startTestServer(env);
+async function start(env: Record<string, string> = {}, engine?: SpeechEngine) {
+  h = await startTestServer(env, engine);
   return h;
 }
 
@@ -180,6 +181,27 @@ describe('AudioHook server over loopback', () => {
       expect(server.sessionCount).toBe(0);
     });
   }
+
+  it('survives an engine that throws: the session gets disconnect error, the server keeps serving', async () => {
+    const broken: SpeechEngine = {
+      name: 'simulated',
+      capabilities: { interimResults: false, wordTimes: false, wordConfidence: false },
+      openStream() {
+        throw new Error('engine exploded');
+      },
+    };
+    const { server } = await start({}, broken);
+    const c = await TestClient.connect(server.url);
+    c.open();
+    await c.waitType('opened');
+    expect((await c.waitType('disconnect')).parameters['info']).toBe('internal server error');
+    c.send('close', { reason: 'disconnect' });
+    await c.waitType('closed');
+    const d = await TestClient.connect(server.url);
+    d.open({ conversationId: NULL_UUID, participant: { id: NULL_UUID, ani: '', aniName: '', dnis: '' } });
+    await d.waitType('opened');
+    await d.close();
+  });
 
   it('answers audio before open with disconnect error', async () => {
     const { server } = await start();
