@@ -1,0 +1,31 @@
+/** The benchmark's one table, as aligned text. */
+import type { BenchRow } from './measure.js';
+
+const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+const COLUMNS: Array<[string, (r: BenchRow) => string]> = [
+  ['sessions', (r) => String(r.sessions)],
+  ['ok/failed', (r) => `${r.ok}/${r.failed}`],
+  ['server CPU ms per session-s', (r) => fixed(r.serverCpuMsPerSessionSecond, 3)],
+  ['server RSS per session', (r) => `${fixed(r.serverRssPerSessionKiB, 0)} KiB`],
+  ['open→opened p50 / p99', (r) => `${fixed(r.openP50Ms, 1)} / ${fixed(r.openP99Ms, 1)} ms`],
+  ['utterance-end→event p99', (r) => `${fixed(r.eventDelayP99Ms, 1)} ms`],
+  ['events sent', (r) => String(r.eventsSent)],
+  ['events lost', (r) => String(r.eventsLost)],
+  ['protocol errors', (r) => String(r.protocolErrors)],
+  ['load-client CPU', (r) => `${fixed(r.clientCpuPercent, 0)} %`],
+];
+
+export function benchTable(rows: readonly BenchRow[]): string {
+  const cells = rows.map((r) => COLUMNS.map(([, f]) => f(r)));
+  const widths = COLUMNS.map(([h], i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const line = (values: string[]): string => `| ${values.map((v, i) => v.padStart(widths[i] ?? 0)).join(' | ')} |`;
+  const out = [
+    line(COLUMNS.map(([h]) => h)),
+    `|${widths.map((w) => `${'-'.repeat(w + 1)}:`).join('|')}|`,
+    ...cells.map(line),
+  ];
+  const notes = rows.flatMap((r) => r.notes.map((n) => `- ${r.sessions} sessions: ${n}`));
+  if (notes.length > 0) out.push('', 'Notes:', ...notes);
+  return out.join('\n');
+}

@@ -1,0 +1,24 @@
+/** What the Genesys client does, as far as a simulator needs to copy it (protocol §3.2, §5, §7). */
+import type { MediaOffer } from '../../protocol/messages.js';
+
+/** What Genesys offers a transcription connector: stereo first, then each party alone. */
+export const GENESYS_OFFERS: readonly MediaOffer[] = [
+  { type: 'audio', format: 'PCMU', channels: ['external', 'internal'], rate: 8000 },
+  { type: 'audio', format: 'PCMU', channels: ['external'], rate: 8000 },
+  { type: 'audio', format: 'PCMU', channels: ['internal'], rate: 8000 },
+];
+
+/** Client timers (protocol §3.2). Tests shorten them. */
+export interface SessionTimers {
+  openMs: number;
+  firstPingMs: number;
+  pingIntervalMs: number;
+  closeMs: number;
+}
+export const GENESYS_TIMERS: SessionTimers = { openMs: 5_000, firstPingMs: 1_000, pingIntervalMs: 5_000, closeMs: 10_000 };
+
+/** Longest text message either side may send (§1). */
+export const MAX_TEXT = 65_535;
+/** Rate limits in use by existing connectors (§7): over them Genesys would answer 429. */
+export const RATE_PER_SECOND = 5;
+export const RATE_BURST = 25;

@@ -1,0 +1,55 @@
+/** The built CLI as users run it: `node dist/cli/main.js simulate …` in a child process. */
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/server/server.js';
+import { API_KEY, CLIENT_SECRET, DEMO, startRealServer } from './helpers.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+// Under the repository (so `ws`, `pino` … resolve and package.json says ESM), in a git-ignored folder,
+// not dist/: a developer's own build is left alone.
+const outDir = `${root}tmp/cli-test-build`;
+const main = `${outDir}/cli/main.js`;
+
+let server: RunningServer;
+beforeAll(async () => {
+  // Type errors elsewhere in the tree still emit JavaScript; only the output matters here.
+  spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`, '--outDir', outDir], { cwd: root });
+  if (!existsSync(main)) throw new Error(`build produced no ${main}`);
+  server = await startRealServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [main, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '' } }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('node dist/cli/main.js', () => {
+  it('streams the demo call and prints its transcript', async () => {
+    const r = await cli(['simulate', '--url', server.url, '--api-key', API_KEY, '--client-secret', CLIENT_SECRET, '--speed', '20', DEMO]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => / final /.test(l))).toHaveLength(6);
+    expect(r.stdout).toMatch(/protocol errors: none/);
+  });
+
+  it('exits 1 with a clear message on a bad secret', async () => {
+    const r = await cli(['simulate', '--url', server.url, '--api-key', API_KEY, '--client-secret', 'd3Jvbmc=', '--probe']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('upgrade rejected: HTTP 401 (check --api-key/--client-secret)');
+  });
+
+  it('exits 2 on an unknown command or option', async () => {
+    expect((await cli(['simulat'])).code).toBe(2);
+    const r = await cli(['simulate', '--nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Unknown option '--nope'");
+  });
+});
