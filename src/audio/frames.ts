@@ -31,56 +31,49 @@ export function checkFrame(
  * One mono PCM16 array per channel, in the order of the selected media's `channels`.
  * Assumes `checkFrame` passed; a trailing partial sample frame is ignored.
  */
-export function splitChannels(
+export function splitChannels(frame: Uint8Array, format: AudioFormat, channelCount: number): Int16Array[] {
+  const n = Math.floor(frame.length / (bytesPerSample(format) * channelCount));
+  const outs = Array.from({ length: channelCount }, () => new Int16Array(n));
+  splitChannelsInto(frame, format, channelCount, outs);
+  return outs;
+}
+
+/**
+ * The hot path: decodes into caller-owned arrays (each at least samples-per-channel long) and
+ * returns the samples per channel. Reusing the arrays avoids two typed-array allocations per
+ * frame, which cost more than the decoding itself.
+ */
+export function splitChannelsInto(
   frame: Uint8Array,
   format: AudioFormat,
   channelCount: number,
-): Int16Array[] {
+  outs: readonly Int16Array[],
+): number {
   const frameBytes = bytesPerSample(format) * channelCount;
   const n = Math.floor(frame.length / frameBytes);
   const table = MULAW_TO_PCM16;
-
-  // Specialised stereo/mono loops: the overwhelmingly common cases, no inner channel loop.
-  if (format === 'PCMU') {
-    if (channelCount === 1) {
-      const out = new Int16Array(n);
-      for (let i = 0; i < n; i++) out[i] = table[frame[i] as number] as number;
-      return [out];
+  if (format === 'PCMU' && channelCount === 2) {
+    const a = outs[0] as Int16Array;
+    const b = outs[1] as Int16Array;
+    for (let i = 0, j = 0; i < n; i++, j += 2) {
+      a[i] = table[frame[j] as number] as number;
+      b[i] = table[frame[j + 1] as number] as number;
     }
-    if (channelCount === 2) {
-      const a = new Int16Array(n);
-      const b = new Int16Array(n);
-      for (let i = 0, j = 0; i < n; i++, j += 2) {
-        a[i] = table[frame[j] as number] as number;
-        b[i] = table[frame[j + 1] as number] as number;
-      }
-      return [a, b];
-    }
-  } else if (channelCount === 2) {
-    // Bytes are assembled by hand: the frame's byteOffset need not be 2-aligned, so no Int16Array view.
-    const a = new Int16Array(n);
-    const b = new Int16Array(n);
-    for (let i = 0, j = 0; i < n; i++, j += 4) {
-      a[i] = (frame[j] as number) | ((frame[j + 1] as number) << 8);
-      b[i] = (frame[j + 2] as number) | ((frame[j + 3] as number) << 8);
-    }
-    return [a, b];
+    return n;
   }
-
-  const outs: Int16Array[] = [];
-  for (let c = 0; c < channelCount; c++) outs.push(new Int16Array(n));
   for (let c = 0; c < channelCount; c++) {
     const out = outs[c] as Int16Array;
     if (format === 'PCMU') {
       for (let i = 0, j = c; i < n; i++, j += frameBytes) out[i] = table[frame[j] as number] as number;
     } else {
-      // Storing into an Int16Array wraps the unsigned 16-bit value to signed.
+      // Bytes are assembled by hand: the frame's byteOffset need not be 2-aligned, so no Int16Array
+      // view; storing into an Int16Array wraps the unsigned 16-bit value to signed.
       for (let i = 0, j = 2 * c; i < n; i++, j += frameBytes) {
         out[i] = (frame[j] as number) | ((frame[j + 1] as number) << 8);
       }
     }
   }
-  return outs;
+  return n;
 }
 
 /** Inverse of `splitChannels`: interleaves equal-length mono channels into one wire frame. */

@@ -56,7 +56,11 @@ export interface EngineStreamOptions {
 }
 
 export interface EngineStream {
-  /** Pushes mono PCM16 samples. Must be cheap and never block: buffer or drop inside, and say so. */
+  /**
+   * Pushes mono PCM16 samples. Must be cheap and never block: buffer or drop inside, and say so.
+   * The array is only valid during the call (the session decodes every frame into the same
+   * scratch memory): copy whatever you keep.
+   */
   push(samples: Int16Array): void;
   /**
    * Finalizes the utterance in progress: every result for audio pushed so far is delivered

@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { checkFrame, splitChannels, type AudioFormat } from '../audio/frames.js';
+import { checkFrame, splitChannelsInto, type AudioFormat } from '../audio/frames.js';
 import type { EngineRegistry } from '../engines/registry.js';
 import { chooseMedia } from '../protocol/media.js';
 import {
@@ -50,6 +50,19 @@ export interface SessionInit {
   metrics?: SessionMetrics;
   /** Called once when the session has released everything. */
   onEnd?(reason: string): void;
+}
+
+/**
+ * Decoded audio of the frame being handled, shared by every session: pushes are synchronous and
+ * engines copy what they keep (see EngineStream.push), so one set of arrays serves the process
+ * and no frame allocates.
+ */
+const scratch: Int16Array[] = [];
+function decodeScratch(channelCount: number, samples: number): Int16Array[] {
+  for (let c = 0; c < channelCount; c++) {
+    if (!scratch[c] || scratch[c]!.length < samples) scratch[c] = new Int16Array(samples);
+  }
+  return scratch;
 }
 
 type State = 'awaiting-open' | 'active' | 'paused' | 'closing' | 'disconnecting' | 'ended';
@@ -165,9 +178,14 @@ export class AudioHookSession {
       const problem = checkFrame(frame.byteLength, this.media.format, this.media.channelCount);
       if (problem) return this.protocolError(problem, 'frame');
       this.frameArrivedAt = performance.now();
-      const perChannel = splitChannels(frame, this.media.format, this.media.channelCount);
-      for (let i = 0; i < this.channels.length; i++) this.channels[i]!.push(perChannel[i]!);
-      this.timeline.advance(perChannel[0]!.length);
+      const { format, channelCount } = this.media;
+      const scratch = decodeScratch(channelCount, frame.byteLength / (format === 'PCMU' ? channelCount : 2 * channelCount));
+      const n = splitChannelsInto(frame, format, channelCount, scratch);
+      for (let i = 0; i < this.channels.length; i++) {
+        const samples = scratch[i]!;
+        this.channels[i]!.push(samples.length === n ? samples : samples.subarray(0, n));
+      }
+      this.timeline.advance(n);
       this.frameArrivedAt = undefined;
       return;
     }

@@ -28,6 +28,8 @@ export interface SimulatedEngineOptions {
 }
 
 const BLOCK_MS = 20;
+/** Energy is measured on every 4th sample (a 2 kHz view of 8 kHz audio is plenty for a level). */
+const ENERGY_STRIDE = 4;
 /** A block is speech only if it is this far above the tracked noise floor (energy ratio, 10 dB). */
 const FLOOR_MARGIN = 10;
 /** The floor follows a rising noise level at ~3 dB/s (per 20 ms block), and drops at once. */
@@ -152,29 +154,19 @@ function openSimulatedStream(config: Config, options: EngineStreamOptions): Engi
       const n = samples.length;
       let i = 0;
       while (i < n) {
-        // Fill the current block in a branch-free inner loop, unrolled by 4 with independent
-        // accumulators (measured ~35% faster in V8 than the plain loop).
+        // Energy from every ENERGY_STRIDE-th sample of the stream (aligned on the stream's sample
+        // index, so frame sizes never change the result): a detector needs the level, not every
+        // sample, and this is the loop that runs for every sample of every load-test session.
         const take = Math.min(blockSize - blockFill, n - i);
         const stop = i + take;
+        const phase = (blockStart + blockFill) % ENERGY_STRIDE;
         let s0 = blockSum;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (; i + 3 < stop; i += 4) {
-          const a = samples[i] as number;
-          const b = samples[i + 1] as number;
-          const c = samples[i + 2] as number;
-          const d = samples[i + 3] as number;
-          s0 += a * a;
-          s1 += b * b;
-          s2 += c * c;
-          s3 += d * d;
-        }
-        for (; i < stop; i++) {
-          const a = samples[i] as number;
+        for (let k = phase === 0 ? i : i + ENERGY_STRIDE - phase; k < stop; k += ENERGY_STRIDE) {
+          const a = samples[k] as number;
           s0 += a * a;
         }
-        const sum = s0 + s1 + s2 + s3;
+        i = stop;
+        const sum = s0;
         blockFill += take;
         if (blockFill < blockSize) {
           blockSum = sum;
@@ -184,7 +176,7 @@ function openSimulatedStream(config: Config, options: EngineStreamOptions): Engi
         blockStart += blockSize;
         blockSum = 0;
         blockFill = 0;
-        onBlock(sum / blockSize, start, blockStart);
+        onBlock(sum / (blockSize / ENERGY_STRIDE), start, blockStart);
       }
     },
 
