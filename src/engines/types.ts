@@ -16,6 +16,11 @@ export interface EngineCapabilities {
   wordTimes: boolean;
   /** Gives per-word confidence. Without it, words inherit the utterance confidence. */
   wordConfidence: boolean;
+  /**
+   * Takes G.711 µ-law bytes as they arrive (`EngineStream.pushMulaw`), so PCMU calls skip the
+   * decode — e.g. Google's MULAW encoding. PCM16 `push` must work regardless (L16 media).
+   */
+  mulawInput?: boolean;
 }
 
 export interface RecognizedWord {
@@ -62,6 +67,8 @@ export interface EngineStream {
    * scratch memory): copy whatever you keep.
    */
   push(samples: Int16Array): void;
+  /** µ-law bytes of one channel, same rules as `push`; present when `capabilities.mulawInput`. */
+  pushMulaw?(bytes: Uint8Array): void;
   /**
    * Finalizes the utterance in progress: every result for audio pushed so far is delivered
    * (as finals) before the promise resolves. The stream stays usable afterwards.

@@ -51,10 +51,21 @@ export class ChannelPipeline {
     return this.options.channelId;
   }
 
+  /** Whether the engine takes µ-law as it arrives (see EngineCapabilities.mulawInput). */
+  get takesMulaw(): boolean {
+    return this.options.engine.capabilities.mulawInput === true && this.current?.stream.pushMulaw !== undefined;
+  }
+
   push(samples: Int16Array): void {
     if (this.closed) return;
     this.current?.stream.push(samples);
     this.samplesPushed += samples.length;
+  }
+
+  pushMulaw(bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.current?.stream.pushMulaw?.(bytes);
+    this.samplesPushed += bytes.length;
   }
 
   /** Finalizes the utterance in progress (pause, close). */

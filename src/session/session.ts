@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { checkFrame, splitChannelsInto, type AudioFormat } from '../audio/frames.js';
+import { checkFrame, splitChannelsInto, splitMulawInto, type AudioFormat } from '../audio/frames.js';
 import type { EngineRegistry } from '../engines/registry.js';
 import { chooseMedia } from '../protocol/media.js';
 import {
@@ -53,16 +53,20 @@ export interface SessionInit {
 }
 
 /**
- * Decoded audio of the frame being handled, shared by every session: pushes are synchronous and
- * engines copy what they keep (see EngineStream.push), so one set of arrays serves the process
- * and no frame allocates.
+ * Audio of the frame being handled, per channel, shared by every session: pushes are synchronous
+ * and engines copy what they keep (see EngineStream.push), so one set of arrays serves the
+ * process and no frame allocates.
  */
-const scratch: Int16Array[] = [];
-function decodeScratch(channelCount: number, samples: number): Int16Array[] {
-  for (let c = 0; c < channelCount; c++) {
-    if (!scratch[c] || scratch[c]!.length < samples) scratch[c] = new Int16Array(samples);
+const pcmScratch: Int16Array[] = [];
+const mulawScratch: Uint8Array[] = [];
+function scratchOf<T extends Int16Array | Uint8Array>(pool: T[], Kind: new (n: number) => T, channels: number, samples: number): T[] {
+  for (let c = 0; c < channels; c++) {
+    if (!pool[c] || pool[c]!.length < samples) pool[c] = new Kind(samples);
   }
-  return scratch;
+  return pool;
+}
+function exactly<T extends Int16Array | Uint8Array>(a: T, n: number): T {
+  return (a.length === n ? a : a.subarray(0, n)) as T;
 }
 
 type State = 'awaiting-open' | 'active' | 'paused' | 'closing' | 'disconnecting' | 'ended';
@@ -179,19 +183,25 @@ export class AudioHookSession {
       if (problem) return this.protocolError(problem, 'frame');
       this.frameArrivedAt = performance.now();
       const { format, channelCount } = this.media;
-      const scratch = decodeScratch(channelCount, frame.byteLength / (format === 'PCMU' ? channelCount : 2 * channelCount));
-      const n = splitChannelsInto(frame, format, channelCount, scratch);
-      for (let i = 0; i < this.channels.length; i++) {
-        const samples = scratch[i]!;
-        this.channels[i]!.push(samples.length === n ? samples : samples.subarray(0, n));
+      const channels = this.channels;
+      let n: number;
+      if (format === 'PCMU' && channels.length > 0 && channels[0]!.takesMulaw) {
+        const bytes = scratchOf(mulawScratch, Uint8Array, channelCount, frame.byteLength / channelCount);
+        n = splitMulawInto(frame, channelCount, bytes);
+        for (let i = 0; i < channels.length; i++) channels[i]!.pushMulaw(exactly(bytes[i]!, n));
+      } else {
+        const bytesPerFrame = format === 'PCMU' ? channelCount : 2 * channelCount;
+        const pcm = scratchOf(pcmScratch, Int16Array, channelCount, frame.byteLength / bytesPerFrame);
+        n = splitChannelsInto(frame, format, channelCount, pcm);
+        for (let i = 0; i < channels.length; i++) channels[i]!.push(exactly(pcm[i]!, n));
       }
       this.timeline.advance(n);
       this.frameArrivedAt = undefined;
       return;
     }
     if (state === 'awaiting-open') return this.protocolError('audio before open', 'audio-state');
-    if (state === 'active') return this.protocolError('audio but no media was selected', 'audio-state');
-    // Paused (audio may race the `paused` message), closing, disconnecting: drop quietly.
+    if (state === 'active' && !this.probe) return this.protocolError('audio but no media was selected', 'audio-state');
+    // Paused (audio may race the `paused` message), a probe, closing, disconnecting: drop quietly.
     this.framesDropped += 1;
   }
 

@@ -2,6 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createSimulatedEngine, type SimulatedEngineOptions } from '../../src/engines/simulated/index.js';
 import type { EngineStream, RecognitionResult } from '../../src/engines/types.js';
+import { decodeMulaw, encodeMulaw } from '../../src/audio/mulaw.js';
 
 const RATE = 8000;
 const log = pino({ level: 'silent' });
@@ -78,7 +79,7 @@ describe('simulated engine', () => {
   it('declares itself', () => {
     const engine = createSimulatedEngine();
     expect(engine.name).toBe('simulated');
-    expect(engine.capabilities).toEqual({ interimResults: true, wordTimes: true, wordConfidence: false });
+    expect(engine.capabilities).toEqual({ interimResults: true, wordTimes: true, wordConfidence: false, mulawInput: true });
   });
 
   it('finds nothing in silence or in low noise', () => {
@@ -177,6 +178,18 @@ describe('simulated engine', () => {
     expect(run(audio, 37, true)).toEqual(reference);
     expect(run(audio, 1, true)).toEqual(reference);
     expect(run(audio, 4001, true)).toEqual(reference);
+  });
+
+  it('gives the same results from µ-law bytes (pushMulaw) as from the same audio decoded', () => {
+    const burst = concat(tone(250, -15, 300), silence(150), tone(300, -18, 500));
+    const bytes = encodeMulaw(mix(concat(silence(700), burst, silence(900), tone(2300), silence(800)), noise(5050, -55)));
+    const reference = run(decodeMulaw(bytes), 1600, true);
+    expect(finals(reference)).toHaveLength(2);
+    for (const frame of [1600, 37]) {
+      const { stream, results } = open(true);
+      for (let i = 0; i < bytes.length; i += frame) stream.pushMulaw!(bytes.subarray(i, Math.min(bytes.length, i + frame)));
+      expect(results).toEqual(reference);
+    }
   });
 
   it('close stops results', async () => {

@@ -1,6 +1,8 @@
 /** The real server on 127.0.0.1, driven by a real WebSocket client through whole sessions. */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SpeechEngine } from '../../src/engines/types.js';
+import { createSimulatedEngine } from '../../src/engines/simulated/index.js';
+import { interleave } from '../../src/audio/frames.js';
 import { parseDuration } from '../../src/protocol/duration.js';
 import { NULL_UUID } from '../../src/protocol/auth.js';
 import { ORG_ID, TestClient, UpgradeRejected, openParameters, pcmuFrames, sleep, startTestServer, tone } from './harness.js';
@@ -86,6 +88,36 @@ describe('AudioHook server over loopback', () => {
     for (const f of pcmuFrames([tone(3, [[0.4, 1.4]])])) c.audio(f);
     await c.close();
     expect(c.transcripts().map((t) => [t.channelId, t.isFinal])).toEqual([[0, true]]);
+  });
+
+  it('decodes for engines without µ-law input, and takes L16 media when that is all that is offered', async () => {
+    const sim = createSimulatedEngine();
+    const pcmOnly: SpeechEngine = {
+      name: 'simulated',
+      capabilities: { ...sim.capabilities, mulawInput: false },
+      openStream: (o) => {
+        const s = sim.openStream(o);
+        return { push: (x) => s.push(x), flush: () => s.flush(), close: () => s.close() };
+      },
+    };
+    const { server } = await start({}, pcmOnly);
+    const pcmu = await TestClient.connect(server.url);
+    pcmu.open();
+    await pcmu.waitType('opened');
+    for (const f of conversation()) pcmu.audio(f);
+    await pcmu.close();
+    expect(pcmu.transcripts().map((t) => t.channelId)).toEqual([0, 1, 0]);
+
+    const l16 = await TestClient.connect(server.url);
+    const offer = { type: 'audio', format: 'L16', channels: ['external', 'internal'], rate: 8000 };
+    l16.open({ media: [offer] });
+    expect((await l16.waitType('opened')).parameters['media']).toEqual([offer]);
+    const [a, b] = [tone(5, [[0.5, 1.5], [3.0, 3.8]]), tone(5, [[2.0, 2.6]])];
+    for (let i = 0; i < a.length; i += 1600) l16.audio(interleave([a.subarray(i, i + 1600), b.subarray(i, i + 1600)], 'L16'));
+    await l16.close();
+    const finals = l16.transcripts();
+    expect(finals.map((t) => t.channelId)).toEqual([0, 1, 0]);
+    expect(parseDuration(finals[1].offset)).toBeCloseTo(2.0, 1);
   });
 
   it('answers a connection probe with supportedLanguages and starts no engine', async () => {

@@ -13,6 +13,7 @@ import type {
   RecognizedWord,
   SpeechEngine,
 } from '../types.js';
+import { MULAW_TO_PCM16 } from '../../audio/mulaw.js';
 
 export interface SimulatedEngineOptions {
   /** Absolute speech threshold on the block RMS, dBFS (full scale = 32768). Default −40. */
@@ -30,6 +31,8 @@ export interface SimulatedEngineOptions {
 const BLOCK_MS = 20;
 /** Energy is measured on every 4th sample (a 2 kHz view of 8 kHz audio is plenty for a level). */
 const ENERGY_STRIDE = 4;
+/** Squared PCM value of each µ-law byte: energy straight from the wire format. */
+const MULAW_ENERGY = Float64Array.from(MULAW_TO_PCM16, (v) => v * v);
 /** A block is speech only if it is this far above the tracked noise floor (energy ratio, 10 dB). */
 const FLOOR_MARGIN = 10;
 /** The floor follows a rising noise level at ~3 dB/s (per 20 ms block), and drops at once. */
@@ -47,7 +50,7 @@ export function createSimulatedEngine(options: SimulatedEngineOptions = {}): Spe
   };
   return {
     name: 'simulated',
-    capabilities: { interimResults: true, wordTimes: true, wordConfidence: false },
+    capabilities: { interimResults: true, wordTimes: true, wordConfidence: false, mulawInput: true },
     openStream: (streamOptions) => openSimulatedStream(config, streamOptions),
   };
 }
@@ -148,36 +151,50 @@ function openSimulatedStream(config: Config, options: EngineStreamOptions): Engi
     }
   }
 
+  /**
+   * Splits `n` new samples into 20 ms blocks (carried across calls, so frames may be any size)
+   * and classifies each completed block. Energy comes from every ENERGY_STRIDE-th sample of the
+   * stream, aligned on the stream's sample index so frame sizes never change the result: a
+   * detector needs the level, not every sample, and this runs for every load-test session.
+   */
+  function feed(n: number, sumSquares: (from: number, to: number) => number): void {
+    let i = 0;
+    while (i < n) {
+      const stop = i + Math.min(blockSize - blockFill, n - i);
+      const phase = (blockStart + blockFill) % ENERGY_STRIDE;
+      blockSum += sumSquares(phase === 0 ? i : i + ENERGY_STRIDE - phase, stop);
+      blockFill += stop - i;
+      i = stop;
+      if (blockFill < blockSize) return;
+      const start = blockStart;
+      const sum = blockSum;
+      blockStart += blockSize;
+      blockSum = 0;
+      blockFill = 0;
+      onBlock(sum / (blockSize / ENERGY_STRIDE), start, blockStart);
+    }
+  }
+
   return {
     push(samples: Int16Array): void {
       if (closed) return;
-      const n = samples.length;
-      let i = 0;
-      while (i < n) {
-        // Energy from every ENERGY_STRIDE-th sample of the stream (aligned on the stream's sample
-        // index, so frame sizes never change the result): a detector needs the level, not every
-        // sample, and this is the loop that runs for every sample of every load-test session.
-        const take = Math.min(blockSize - blockFill, n - i);
-        const stop = i + take;
-        const phase = (blockStart + blockFill) % ENERGY_STRIDE;
-        let s0 = blockSum;
-        for (let k = phase === 0 ? i : i + ENERGY_STRIDE - phase; k < stop; k += ENERGY_STRIDE) {
+      feed(samples.length, (from, to) => {
+        let sum = 0;
+        for (let k = from; k < to; k += ENERGY_STRIDE) {
           const a = samples[k] as number;
-          s0 += a * a;
+          sum += a * a;
         }
-        i = stop;
-        const sum = s0;
-        blockFill += take;
-        if (blockFill < blockSize) {
-          blockSum = sum;
-          break;
-        }
-        const start = blockStart;
-        blockStart += blockSize;
-        blockSum = 0;
-        blockFill = 0;
-        onBlock(sum / (blockSize / ENERGY_STRIDE), start, blockStart);
-      }
+        return sum;
+      });
+    },
+
+    pushMulaw(bytes: Uint8Array): void {
+      if (closed) return;
+      feed(bytes.length, (from, to) => {
+        let sum = 0;
+        for (let k = from; k < to; k += ENERGY_STRIDE) sum += MULAW_ENERGY[bytes[k] as number] as number;
+        return sum;
+      });
     },
 
     flush(): Promise<void> {
