@@ -76,32 +76,6 @@ export function splitChannelsInto(
   return n;
 }
 
-/**
- * De-interleaves PCMU bytes without decoding them, for engines that take µ-law as it is.
- * Same contract as `splitChannelsInto`.
- */
-export function splitMulawInto(frame: Uint8Array, channelCount: number, outs: readonly Uint8Array[]): number {
-  const n = Math.floor(frame.length / channelCount);
-  if (channelCount === 1) {
-    (outs[0] as Uint8Array).set(frame.subarray(0, n));
-    return n;
-  }
-  if (channelCount === 2) {
-    const a = outs[0] as Uint8Array;
-    const b = outs[1] as Uint8Array;
-    for (let i = 0, j = 0; i < n; i++, j += 2) {
-      a[i] = frame[j] as number;
-      b[i] = frame[j + 1] as number;
-    }
-    return n;
-  }
-  for (let c = 0; c < channelCount; c++) {
-    const out = outs[c] as Uint8Array;
-    for (let i = 0, j = c; i < n; i++, j += channelCount) out[i] = frame[j] as number;
-  }
-  return n;
-}
-
 /** Inverse of `splitChannels`: interleaves equal-length mono channels into one wire frame. */
 export function interleave(channels: Int16Array[], format: AudioFormat): Uint8Array {
   const channelCount = channels.length;

@@ -46,7 +46,6 @@ export async function runLoad(opts: LoadOptions): Promise<{ report: LoadReport; 
     const run = runSession({
       ...opts.session,
       ticker,
-      zeroMask: opts.session.zeroMask ?? true,
       ...(opts.signal ? { signal: opts.signal } : {}),
       onOpened: () => {
         opened = true;

@@ -67,8 +67,12 @@ export interface EngineStream {
    * scratch memory): copy whatever you keep.
    */
   push(samples: Int16Array): void;
-  /** µ-law bytes of one channel, same rules as `push`; present when `capabilities.mulawInput`. */
-  pushMulaw?(bytes: Uint8Array): void;
+  /**
+   * µ-law audio of this stream's channel, inside the frame as it arrived: sample i is
+   * `frame[i * channelCount + channel]` (no copy is made for engines that can read it in place).
+   * Same rules as `push`; present when `capabilities.mulawInput`.
+   */
+  pushMulaw?(frame: Uint8Array, channel: number, channelCount: number): void;
   /**
    * Finalizes the utterance in progress: every result for audio pushed so far is delivered
    * (as finals) before the promise resolves. The stream stays usable afterwards.

@@ -62,10 +62,11 @@ export class ChannelPipeline {
     this.samplesPushed += samples.length;
   }
 
-  pushMulaw(bytes: Uint8Array): void {
+  /** A whole interleaved PCMU frame; the engine reads this channel's bytes in place. */
+  pushMulaw(frame: Uint8Array, channelCount: number): void {
     if (this.closed) return;
-    this.current?.stream.pushMulaw?.(bytes);
-    this.samplesPushed += bytes.length;
+    this.current?.stream.pushMulaw?.(frame, this.options.channelId, channelCount);
+    this.samplesPushed += frame.length / channelCount;
   }
 
   /** Finalizes the utterance in progress (pause, close). */

@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { checkFrame, splitChannelsInto, splitMulawInto, type AudioFormat } from '../audio/frames.js';
+import { checkFrame, splitChannelsInto, type AudioFormat } from '../audio/frames.js';
 import type { EngineRegistry } from '../engines/registry.js';
 import { chooseMedia } from '../protocol/media.js';
 import {
@@ -53,20 +53,16 @@ export interface SessionInit {
 }
 
 /**
- * Audio of the frame being handled, per channel, shared by every session: pushes are synchronous
- * and engines copy what they keep (see EngineStream.push), so one set of arrays serves the
- * process and no frame allocates.
+ * Decoded audio of the frame being handled, per channel, shared by every session: pushes are
+ * synchronous and engines copy what they keep (see EngineStream.push), so one set of arrays
+ * serves the process and no frame allocates.
  */
 const pcmScratch: Int16Array[] = [];
-const mulawScratch: Uint8Array[] = [];
-function scratchOf<T extends Int16Array | Uint8Array>(pool: T[], Kind: new (n: number) => T, channels: number, samples: number): T[] {
+function decodeScratch(channels: number, samples: number): Int16Array[] {
   for (let c = 0; c < channels; c++) {
-    if (!pool[c] || pool[c]!.length < samples) pool[c] = new Kind(samples);
+    if (!pcmScratch[c] || pcmScratch[c]!.length < samples) pcmScratch[c] = new Int16Array(samples);
   }
-  return pool;
-}
-function exactly<T extends Int16Array | Uint8Array>(a: T, n: number): T {
-  return (a.length === n ? a : a.subarray(0, n)) as T;
+  return pcmScratch;
 }
 
 type State = 'awaiting-open' | 'active' | 'paused' | 'closing' | 'disconnecting' | 'ended';
@@ -186,14 +182,16 @@ export class AudioHookSession {
       const channels = this.channels;
       let n: number;
       if (format === 'PCMU' && channels.length > 0 && channels[0]!.takesMulaw) {
-        const bytes = scratchOf(mulawScratch, Uint8Array, channelCount, frame.byteLength / channelCount);
-        n = splitMulawInto(frame, channelCount, bytes);
-        for (let i = 0; i < channels.length; i++) channels[i]!.pushMulaw(exactly(bytes[i]!, n));
+        n = frame.byteLength / channelCount;
+        for (let i = 0; i < channels.length; i++) channels[i]!.pushMulaw(frame, channelCount);
       } else {
         const bytesPerFrame = format === 'PCMU' ? channelCount : 2 * channelCount;
-        const pcm = scratchOf(pcmScratch, Int16Array, channelCount, frame.byteLength / bytesPerFrame);
+        const pcm = decodeScratch(channelCount, frame.byteLength / bytesPerFrame);
         n = splitChannelsInto(frame, format, channelCount, pcm);
-        for (let i = 0; i < channels.length; i++) channels[i]!.push(exactly(pcm[i]!, n));
+        for (let i = 0; i < channels.length; i++) {
+          const samples = pcm[i]!;
+          channels[i]!.push(samples.length === n ? samples : samples.subarray(0, n));
+        }
       }
       this.timeline.advance(n);
       this.frameArrivedAt = undefined;

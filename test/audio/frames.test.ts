@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkFrame, interleave, splitChannels, splitChannelsInto, splitMulawInto } from '../../src/audio/frames.js';
+import { checkFrame, interleave, splitChannels, splitChannelsInto } from '../../src/audio/frames.js';
 import { MULAW_TO_PCM16, encodeMulaw } from '../../src/audio/mulaw.js';
 
 function ramp(n: number, start: number, step: number): Int16Array {
@@ -85,7 +85,7 @@ describe('splitChannels / interleave', () => {
   });
 });
 
-describe('splitChannelsInto / splitMulawInto (caller-owned arrays)', () => {
+describe('splitChannelsInto (caller-owned arrays)', () => {
   const frame = Uint8Array.from({ length: 12 }, (_, i) => i * 17);
 
   it('decodes into larger arrays and returns the samples per channel', () => {
@@ -96,14 +96,4 @@ describe('splitChannelsInto / splitMulawInto (caller-owned arrays)', () => {
     expect(outs[1]!.subarray(0, 6)).toEqual(b);
   });
 
-  it('de-interleaves µ-law bytes without decoding, for 1, 2 and 3 channels', () => {
-    for (const count of [1, 2, 3]) {
-      const outs = Array.from({ length: count }, () => new Uint8Array(12));
-      const n = splitMulawInto(frame, count, outs);
-      expect(n).toBe(12 / count);
-      for (let c = 0; c < count; c++) {
-        expect([...outs[c]!.subarray(0, n)]).toEqual([...frame].filter((_, i) => i % count === c));
-      }
-    }
-  });
 });

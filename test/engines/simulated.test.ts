@@ -187,9 +187,19 @@ describe('simulated engine', () => {
     expect(finals(reference)).toHaveLength(2);
     for (const frame of [1600, 37]) {
       const { stream, results } = open(true);
-      for (let i = 0; i < bytes.length; i += frame) stream.pushMulaw!(bytes.subarray(i, Math.min(bytes.length, i + frame)));
+      for (let i = 0; i < bytes.length; i += frame) stream.pushMulaw!(bytes.subarray(i, Math.min(bytes.length, i + frame)), 0, 1);
       expect(results).toEqual(reference);
     }
+    // The same channel read in place from an interleaved stereo frame (the other channel is loud noise).
+    const other = encodeMulaw(noise(5050, -6, 7));
+    const stereo = new Uint8Array(bytes.length * 2);
+    for (let i = 0; i < bytes.length; i++) {
+      stereo[2 * i] = other[i]!;
+      stereo[2 * i + 1] = bytes[i]!;
+    }
+    const { stream, results } = open(true);
+    for (let i = 0; i < stereo.length; i += 3200) stream.pushMulaw!(stereo.subarray(i, Math.min(stereo.length, i + 3200)), 1, 2);
+    expect(results).toEqual(reference);
   });
 
   it('close stops results', async () => {

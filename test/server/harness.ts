@@ -28,7 +28,7 @@ export function countingEngine(inner: SpeechEngine): SpeechEngine & { open: numb
       let closed = false;
       return {
         push: (x) => s.push(x),
-        ...(s.pushMulaw ? { pushMulaw: (x: Uint8Array) => s.pushMulaw!(x) } : {}),
+        ...(s.pushMulaw ? { pushMulaw: (f: Uint8Array, c: number, n: number) => s.pushMulaw!(f, c, n) } : {}),
         flush: () => s.flush(),
         close: async () => {
           if (!closed) {

@@ -14,11 +14,6 @@ export interface ConnectOptions {
   sessionId: string;
   correlationId: string;
   handshakeTimeoutMs?: number;
-  /**
-   * Sends frames with an all-zero mask so ws skips copying and XOR-ing every audio frame. Only for
-   * load tests on trusted networks: masking exists to protect intermediaries, not the server.
-   */
-  zeroMask?: boolean;
 }
 
 export type ConnectResult =
@@ -67,7 +62,6 @@ export function connect(opts: ConnectOptions): Promise<ConnectResult> {
         headers: upgradeHeaders(opts),
         handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
         perMessageDeflate: false,
-        ...(opts.zeroMask ? { generateMask: (mask: Buffer) => void mask.fill(0) } : {}),
       });
     } catch (err) {
       resolve({ ok: false, error: `cannot connect to ${opts.url}: ${(err as Error).message}` });

@@ -43,7 +43,6 @@ export interface SessionOptions {
   offers?: readonly MediaOffer[];
   timers?: Partial<SessionTimers>;
   ticker?: Ticker;
-  zeroMask?: boolean;
   /** Ends the call early (a clean `close {reason:"end"}`). */
   signal?: AbortSignal;
   onTranscript?: (t: Transcript, sessionId: string) => void;
@@ -75,7 +74,6 @@ export async function runSession(opts: SessionOptions): Promise<SessionSummary> 
     sessionId,
     correlationId: randomUUID(),
     handshakeTimeoutMs: timers.openMs * 2,
-    zeroMask: opts.zeroMask ?? false,
   });
   if (!conn.ok) {
     summary.failure = conn.error;

@@ -152,49 +152,59 @@ function openSimulatedStream(config: Config, options: EngineStreamOptions): Engi
   }
 
   /**
-   * Splits `n` new samples into 20 ms blocks (carried across calls, so frames may be any size)
-   * and classifies each completed block. Energy comes from every ENERGY_STRIDE-th sample of the
-   * stream, aligned on the stream's sample index so frame sizes never change the result: a
-   * detector needs the level, not every sample, and this runs for every load-test session.
+   * Audio arrives in frames of any size and is cut into 20 ms blocks carried across calls. Energy
+   * comes from every ENERGY_STRIDE-th sample of the stream, aligned on the stream's sample index so
+   * frame sizes never change the result: a detector needs the level, not every sample. The two
+   * push paths below differ only in how a sample's energy is read; they are written out (no
+   * callback) because they run for every frame of every load-test session.
    */
-  function feed(n: number, sumSquares: (from: number, to: number) => number): void {
-    let i = 0;
-    while (i < n) {
-      const stop = i + Math.min(blockSize - blockFill, n - i);
-      const phase = (blockStart + blockFill) % ENERGY_STRIDE;
-      blockSum += sumSquares(phase === 0 ? i : i + ENERGY_STRIDE - phase, stop);
-      blockFill += stop - i;
-      i = stop;
-      if (blockFill < blockSize) return;
-      const start = blockStart;
-      const sum = blockSum;
-      blockStart += blockSize;
-      blockSum = 0;
-      blockFill = 0;
-      onBlock(sum / (blockSize / ENERGY_STRIDE), start, blockStart);
-    }
+  function firstInBlock(i: number): number {
+    const phase = (blockStart + blockFill) % ENERGY_STRIDE;
+    return phase === 0 ? i : i + ENERGY_STRIDE - phase;
+  }
+
+  function completeBlock(): void {
+    const start = blockStart;
+    const sum = blockSum;
+    blockStart += blockSize;
+    blockSum = 0;
+    blockFill = 0;
+    onBlock(sum / (blockSize / ENERGY_STRIDE), start, blockStart);
   }
 
   return {
     push(samples: Int16Array): void {
       if (closed) return;
-      feed(samples.length, (from, to) => {
-        let sum = 0;
-        for (let k = from; k < to; k += ENERGY_STRIDE) {
+      const n = samples.length;
+      for (let i = 0; i < n; ) {
+        const stop = i + Math.min(blockSize - blockFill, n - i);
+        let sum = blockSum;
+        for (let k = firstInBlock(i); k < stop; k += ENERGY_STRIDE) {
           const a = samples[k] as number;
           sum += a * a;
         }
-        return sum;
-      });
+        blockSum = sum;
+        blockFill += stop - i;
+        i = stop;
+        if (blockFill === blockSize) completeBlock();
+      }
     },
 
-    pushMulaw(bytes: Uint8Array): void {
+    pushMulaw(frame: Uint8Array, channel: number, channelCount: number): void {
       if (closed) return;
-      feed(bytes.length, (from, to) => {
-        let sum = 0;
-        for (let k = from; k < to; k += ENERGY_STRIDE) sum += MULAW_ENERGY[bytes[k] as number] as number;
-        return sum;
-      });
+      // Reads this channel's bytes in place: no de-interleaving, no decoding.
+      const n = frame.length / channelCount;
+      const step = ENERGY_STRIDE * channelCount;
+      for (let i = 0; i < n; ) {
+        const stop = i + Math.min(blockSize - blockFill, n - i);
+        let sum = blockSum;
+        const end = stop * channelCount;
+        for (let k = firstInBlock(i) * channelCount + channel; k < end; k += step) sum += MULAW_ENERGY[frame[k] as number] as number;
+        blockSum = sum;
+        blockFill += stop - i;
+        i = stop;
+        if (blockFill === blockSize) completeBlock();
+      }
     },
 
     flush(): Promise<void> {
