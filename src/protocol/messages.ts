@@ -291,15 +291,26 @@ function parseParameters(type: ClientMessageType, params: Record<string, unknown
   }
 }
 
-/** Parses one client text frame. Does not check session id or seq continuity. */
-export function parseClientMessage(text: string): ParseResult<ClientMessage> {
+/** JSON object, version and a known type: the checks both directions share, in that order. */
+function parseHead<T extends string>(
+  text: string,
+  isKnown: (type: string) => type is T,
+): { ok: true; value: { raw: Record<string, unknown>; type: T } } | { ok: false; error: string } {
   const json = parseJsonObject(text);
   if (!json.ok) return json;
   const raw = json.value;
   // Version first: a future version may legitimately use types we do not know.
   if (raw.version !== '2') return { ok: false, error: `unsupported version ${JSON.stringify(raw.version) ?? 'undefined'}` };
   if (typeof raw.type !== 'string') return { ok: false, error: raw.type === undefined ? 'missing type' : 'invalid type' };
-  if (!isClientType(raw.type)) return { ok: false, error: `unknown message type '${raw.type.slice(0, 40)}'` };
+  if (!isKnown(raw.type)) return { ok: false, error: `unknown message type '${raw.type.slice(0, 40)}'` };
+  return { ok: true, value: { raw, type: raw.type } };
+}
+
+/** Parses one client text frame. Does not check session id or seq continuity. */
+export function parseClientMessage(text: string): ParseResult<ClientMessage> {
+  const head = parseHead(text, isClientType);
+  if (!head.ok) return head;
+  const { raw, type } = head.value;
   const env = envelopeSchema.safeParse(raw);
   if (!env.success) return { ok: false, error: envelopeError(raw, env.error) };
   let position: number | undefined;
@@ -307,12 +318,12 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
     position = parseDuration(env.data.position);
     if (position === undefined) return { ok: false, error: 'invalid position' };
   }
-  const params = parseParameters(raw.type, env.data.parameters);
+  const params = parseParameters(type, env.data.parameters);
   if (!params.ok) return params;
   const message = {
     version: '2' as const,
     id: env.data.id,
-    type: raw.type,
+    type,
     seq: env.data.seq,
     serverseq: env.data.serverseq,
     ...(position === undefined ? {} : { position }),
@@ -323,15 +334,12 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
 
 /** Parses one server text frame (test client / CLI side). Validates the envelope only. */
 export function parseServerMessage(text: string): ParseResult<ServerMessage> {
-  const json = parseJsonObject(text);
-  if (!json.ok) return json;
-  const raw = json.value;
-  if (raw.version !== '2') return { ok: false, error: `unsupported version ${JSON.stringify(raw.version) ?? 'undefined'}` };
-  if (typeof raw.type !== 'string') return { ok: false, error: raw.type === undefined ? 'missing type' : 'invalid type' };
-  if (!isServerType(raw.type)) return { ok: false, error: `unknown message type '${raw.type.slice(0, 40)}'` };
+  const head = parseHead(text, isServerType);
+  if (!head.ok) return head;
+  const { raw, type } = head.value;
   const env = serverEnvelopeSchema.safeParse(raw);
   if (!env.success) return { ok: false, error: envelopeError(raw, env.error) };
-  return { ok: true, message: { ...env.data, type: raw.type } };
+  return { ok: true, message: { ...env.data, type } };
 }
 
 // ---------------------------------------------------------------------------------------------
