@@ -229,6 +229,7 @@ export class AudioHookSession {
       case 'ping':
         return this.sendControl('pong', {});
       case 'close':
+        if (this.state === 'closing') return this.log.warn('duplicate close ignored');
         return void this.handleClose(msg.parameters.reason);
       case 'paused':
         return this.handlePaused();

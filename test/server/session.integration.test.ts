@@ -193,6 +193,8 @@ describe('AudioHook server over loopback', () => {
     ['an odd-size frame', (c) => c.audio(new Uint8Array(3201)), /3201/],
     ['a wrong session id', (c) => c.send('ping', {}, { id: '11111111-2222-3333-4444-555555555555' }), /id/],
     ['missing parameters', (c) => c.send('ping', {}, { parameters: undefined }), /parameters/],
+    ['a text message over 64 KiB', (c) => c.send('ping', { pad: 'x'.repeat(70_000) }), /too large/],
+    ['audio that is not PCMU-stereo sized', (c) => c.audio(new Uint8Array(1)), /not a whole number/],
   ];
   for (const [name, act, info] of violations) {
     it(`answers ${name} with disconnect error, then closed`, async () => {
@@ -311,6 +313,19 @@ describe('AudioHook server over loopback', () => {
     await c.close();
     expect(c.types().slice(-2)).toEqual(['event', 'closed']);
     expect(c.transcripts()[0].isFinal).toBe(true);
+  });
+
+  it('answers a duplicate close only once', async () => {
+    const { server } = await start();
+    const c = await TestClient.connect(server.url);
+    c.open();
+    await c.waitType('opened');
+    c.send('close', { reason: 'end' });
+    const second = c.send('close', { reason: 'end' });
+    await c.waitType('closed');
+    await sleep(100);
+    expect(c.types()).toEqual(['opened', 'closed']);
+    expect(c.messages[1]!.clientseq).toBe(second);
   });
 
   it('ends an idle session cleanly', async () => {
