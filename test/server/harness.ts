@@ -106,7 +106,16 @@ export class TestClient {
 
   static connect(
     url: string,
-    opts: { apiKey?: string; secret?: string | null; orgId?: string; sessionId?: string; headers?: Record<string, string>; nowSeconds?: number } = {},
+    opts: {
+      apiKey?: string;
+      secret?: string | null;
+      orgId?: string;
+      sessionId?: string;
+      headers?: Record<string, string>;
+      nowSeconds?: number;
+      /** The host the client believes it talks to (a proxy in front), signed instead of the URL's. */
+      signedAuthority?: string;
+    } = {},
   ): Promise<TestClient> {
     const sessionId = opts.sessionId ?? randomUUID();
     const orgId = opts.orgId ?? ORG_ID;
@@ -123,7 +132,7 @@ export class TestClient {
     if (secret !== null) {
       const sig = signRequest({
         requestTarget: u.pathname + u.search,
-        authority: u.host,
+        authority: opts.signedAuthority ?? u.host,
         organizationId: orgId,
         sessionId,
         correlationId,

@@ -367,6 +367,36 @@ describe('AudioHook server over loopback', () => {
     c.ws.close();
   });
 
+  it('verifies signatures against X-Forwarded-Host only when TRUST_PROXY is on', async () => {
+    const proxied = { signedAuthority: 'connector.example.com', headers: { 'X-Forwarded-Host': 'connector.example.com' } };
+    {
+      const { server } = await start();
+      await expect(TestClient.connect(server.url, proxied)).rejects.toMatchObject({ status: 401 });
+      await server.close();
+    }
+    const { server } = await start({ TRUST_PROXY: 'true' });
+    const c = await TestClient.connect(server.url, proxied);
+    c.ws.close();
+  });
+
+  it('drains: not ready, refuses new sessions, asks open ones to end', async () => {
+    const { server, httpUrl } = await start();
+    const c = await TestClient.connect(server.url);
+    c.open();
+    await c.waitType('opened');
+    const drained = server.drain(600);
+    await sleep(50);
+    expect((await fetch(`${httpUrl}/ready`)).status).toBe(503);
+    expect((await fetch(`${httpUrl}/health`)).status).toBe(200);
+    await expect(TestClient.connect(server.url)).rejects.toMatchObject({ status: 503 });
+    const d = await c.waitType('disconnect', 2000);
+    expect(d.parameters).toMatchObject({ reason: 'completed' });
+    c.send('close', { reason: 'disconnect' });
+    await c.waitType('closed');
+    await drained;
+    expect(server.sessionCount).toBe(0);
+  });
+
   it('serves /health and /ready, 404s other paths and refuses upgrades elsewhere', async () => {
     const { server, httpUrl } = await start();
     expect((await fetch(`${httpUrl}/health`)).status).toBe(200);
