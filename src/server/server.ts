@@ -35,6 +35,8 @@ export interface ServerDeps {
 const LINGER_AFTER_END_MS = 5_000;
 /** Audio frames are a few KiB; text messages at most 64 KiB. Anything bigger is hostile. */
 const MAX_PAYLOAD = 1024 * 1024;
+/** Failed upgrades held for the failure floor at once; past this they are answered immediately. */
+const MAX_PENDING_REJECTIONS = 1000;
 
 export async function startServer(config: Config, deps: ServerDeps): Promise<RunningServer> {
   const { log, engines } = deps;
@@ -42,6 +44,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const stats = new ServerStats();
   const sessions = new Set<AudioHookSession>();
   let pendingUpgrades = 0;
+  let rejectionsPending = 0;
   let ready = false;
   let draining = false;
 
@@ -58,6 +61,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false, clientTracking: true });
 
   const http = createServer((req, res) => handleHttp(req, res));
+  // Connections that dribble their headers (slowloris) are cut off; upgraded sockets are not affected.
+  http.headersTimeout = 10_000;
+  http.requestTimeout = 30_000;
   http.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head));
   http.on('clientError', (err, socket) => {
     log.debug({ err: err.message }, 'malformed HTTP request');
@@ -110,13 +116,18 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       nowSeconds(),
     );
     if (!auth.ok) {
+      rejectionsPending += 1;
       log.warn(
         { status: auth.status, reason: auth.reason, remote: req.socket.remoteAddress, sessionId: firstHeader(req.headers['audiohook-session-id']) },
         'upgrade rejected',
       );
-      // A floor on failure time (without blocking anything else) so failures can't be timed or hammered cheaply.
-      const wait = Math.max(0, config.authFailureDelayMs - (Date.now() - started));
-      setTimeout(() => reject(socket, auth.status, auth.status === 401 ? 'Unauthorized' : 'Bad Request'), wait).unref();
+      // A floor on failure time (without blocking anything else) so failures can't be timed or
+      // hammered cheaply; under a flood of them, answer at once rather than hold every socket.
+      const wait = rejectionsPending > MAX_PENDING_REJECTIONS ? 0 : Math.max(0, config.authFailureDelayMs - (Date.now() - started));
+      setTimeout(() => {
+        rejectionsPending -= 1;
+        reject(socket, auth.status, auth.status === 401 ? 'Unauthorized' : 'Bad Request');
+      }, wait).unref();
       return;
     }
     pendingUpgrades += 1;
