@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EngineStream, RecognitionResult, SpeechEngine } from '../engines/types.js';
+import { splitChannelsInto, type AudioFormat } from '../audio/frames.js';
 import { buildTranscriptEntity, splitLongResult } from '../transcript/builder.js';
 import type { TranscriptEntity } from '../transcript/types.js';
 import type { StreamTimeline } from './timeline.js';
@@ -154,4 +155,33 @@ export class ChannelPipeline {
     void entry.stream.close().catch(() => {});
     this.current = this.openStream();
   }
+}
+
+/**
+ * Decoded audio of the frame being handled, per channel, shared by every session: pushes are
+ * synchronous and engines copy what they keep (see EngineStream.push), so one set of arrays
+ * serves the process and no frame allocates.
+ */
+const pcmScratch: Int16Array[] = [];
+
+/**
+ * Hands one validated wire frame to the channels, in the order of the selected media's
+ * `channels`: engines that take µ-law read it in place, the others get it decoded.
+ * Returns the samples per channel.
+ */
+export function routeFrame(frame: Uint8Array, format: AudioFormat, channelCount: number, channels: readonly ChannelPipeline[]): number {
+  if (format === 'PCMU' && channels.length > 0 && channels[0]!.takesMulaw) {
+    for (let i = 0; i < channels.length; i++) channels[i]!.pushMulaw(frame, channelCount);
+    return frame.byteLength / channelCount;
+  }
+  const capacity = frame.byteLength / (format === 'PCMU' ? channelCount : 2 * channelCount);
+  for (let c = 0; c < channelCount; c++) {
+    if (!pcmScratch[c] || pcmScratch[c]!.length < capacity) pcmScratch[c] = new Int16Array(capacity);
+  }
+  const n = splitChannelsInto(frame, format, channelCount, pcmScratch);
+  for (let i = 0; i < channels.length; i++) {
+    const samples = pcmScratch[i]!;
+    channels[i]!.push(samples.length === n ? samples : samples.subarray(0, n));
+  }
+  return n;
 }

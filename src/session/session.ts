@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { checkFrame, splitChannelsInto, type AudioFormat } from '../audio/frames.js';
+import { checkFrame, type AudioFormat } from '../audio/frames.js';
 import type { EngineRegistry } from '../engines/registry.js';
 import { chooseMedia } from '../protocol/media.js';
 import {
@@ -19,7 +19,7 @@ import {
 } from '../protocol/messages.js';
 import { NULL_UUID } from '../protocol/auth.js';
 import type { TranscriptEntity } from '../transcript/types.js';
-import { ChannelPipeline } from './channel.js';
+import { ChannelPipeline, routeFrame } from './channel.js';
 import { noMetrics, type SessionMetrics } from './metrics.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { StreamTimeline } from './timeline.js';
@@ -50,19 +50,6 @@ export interface SessionInit {
   metrics?: SessionMetrics;
   /** Called once when the session has released everything. */
   onEnd?(reason: string): void;
-}
-
-/**
- * Decoded audio of the frame being handled, per channel, shared by every session: pushes are
- * synchronous and engines copy what they keep (see EngineStream.push), so one set of arrays
- * serves the process and no frame allocates.
- */
-const pcmScratch: Int16Array[] = [];
-function decodeScratch(channels: number, samples: number): Int16Array[] {
-  for (let c = 0; c < channels; c++) {
-    if (!pcmScratch[c] || pcmScratch[c]!.length < samples) pcmScratch[c] = new Int16Array(samples);
-  }
-  return pcmScratch;
 }
 
 type State = 'awaiting-open' | 'active' | 'paused' | 'closing' | 'disconnecting' | 'ended';
@@ -178,21 +165,7 @@ export class AudioHookSession {
       const problem = checkFrame(frame.byteLength, this.media.format, this.media.channelCount);
       if (problem) return this.protocolError(problem, 'frame');
       this.frameArrivedAt = performance.now();
-      const { format, channelCount } = this.media;
-      const channels = this.channels;
-      let n: number;
-      if (format === 'PCMU' && channels.length > 0 && channels[0]!.takesMulaw) {
-        n = frame.byteLength / channelCount;
-        for (let i = 0; i < channels.length; i++) channels[i]!.pushMulaw(frame, channelCount);
-      } else {
-        const bytesPerFrame = format === 'PCMU' ? channelCount : 2 * channelCount;
-        const pcm = decodeScratch(channelCount, frame.byteLength / bytesPerFrame);
-        n = splitChannelsInto(frame, format, channelCount, pcm);
-        for (let i = 0; i < channels.length; i++) {
-          const samples = pcm[i]!;
-          channels[i]!.push(samples.length === n ? samples : samples.subarray(0, n));
-        }
-      }
+      const n = routeFrame(frame, this.media.format, this.media.channelCount, this.channels);
       this.timeline.advance(n);
       this.frameArrivedAt = undefined;
       return;
