@@ -58,6 +58,7 @@ type State = 'awaiting-open' | 'active' | 'paused' | 'closing' | 'disconnecting'
 const CLIENT_GRACE_MS = 10_000;
 /** §1: a text message is at most 65,535 characters. */
 const MAX_TEXT_MESSAGE = 65_535;
+const POSITION_DRIFT_WARN_SECONDS = 1;
 
 export class AudioHookSession {
   private state: State = 'awaiting-open';
@@ -77,6 +78,8 @@ export class AudioHookSession {
   private frameArrivedAt: number | undefined;
   private readonly producedAt = new WeakMap<object, number>();
   private framesDropped = 0;
+  private maxPositionDrift = 0;
+  private driftWarned = false;
   private endReason = 'unknown';
   private readonly metrics: SessionMetrics;
   private readonly log: Logger;
@@ -156,6 +159,20 @@ export class AudioHookSession {
     this.lastClientSeq = msg.seq;
     if (msg.serverseq > this.serverSeq) return this.protocolError(`serverseq ${msg.serverseq} ahead of server`, 'serverseq');
     this.dispatch(msg);
+    if (msg.position !== undefined && msg.type !== 'open') this.crossCheckPosition(msg.position);
+  }
+
+  /**
+   * §6: the client's `position` should equal our timeline (audio received + declared gaps). A
+   * drift means offsets no longer line up with the recording: worth one warning per session.
+   */
+  private crossCheckPosition(clientPosition: number): void {
+    const drift = clientPosition - this.timeline.position;
+    if (Math.abs(drift) > Math.abs(this.maxPositionDrift)) this.maxPositionDrift = drift;
+    if (Math.abs(drift) > POSITION_DRIFT_WARN_SECONDS && !this.driftWarned) {
+      this.driftWarned = true;
+      this.log.warn({ clientPosition, serverPosition: this.timeline.position }, 'client position differs from the stream timeline');
+    }
   }
 
   private onBinary(frame: Uint8Array): void {
@@ -430,6 +447,7 @@ export class AudioHookSession {
         streamSeconds: Math.round(this.timeline.position * 1000) / 1000,
         eventsSent: this.queue.sentEvents,
         framesDropped: this.framesDropped,
+        maxPositionDrift: Math.round(this.maxPositionDrift * 1000) / 1000,
       },
       'session ended',
     );

@@ -1,6 +1,6 @@
 /** Test harness: a real server on 127.0.0.1 and a raw, scriptable AudioHook client. */
 import { randomUUID } from 'node:crypto';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config/config.js';
 import { createEngineRegistry } from '../../src/engines/registry.js';
@@ -43,7 +43,7 @@ export function countingEngine(inner: SpeechEngine): SpeechEngine & { open: numb
   return wrapper;
 }
 
-export async function startTestServer(env: Record<string, string> = {}, engine?: SpeechEngine) {
+export async function startTestServer(env: Record<string, string> = {}, engine?: SpeechEngine, logger?: Logger) {
   const config = loadConfig({
     HOST: '127.0.0.1',
     PORT: '0',
@@ -54,7 +54,7 @@ export async function startTestServer(env: Record<string, string> = {}, engine?:
     ...env,
   });
   const eng = countingEngine(engine ?? createSimulatedEngine());
-  const log = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
+  const log = logger ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
   const server = await startServer(config, { engines: createEngineRegistry([eng], 'simulated'), log });
   return { server, engine: eng, config, httpUrl: server.url.replace('ws://', 'http://').replace(config.path, '') };
 }
@@ -259,3 +259,10 @@ export function pcmuFrames(channels: Int16Array[], frameMs = 200): Uint8Array[] 
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A logger whose lines land in an array, for tests about what the server logs. */
+export function capturingLogger(level = 'debug') {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { log, lines };
+}

@@ -5,7 +5,7 @@ import { createSimulatedEngine } from '../../src/engines/simulated/index.js';
 import { interleave } from '../../src/audio/frames.js';
 import { parseDuration } from '../../src/protocol/duration.js';
 import { NULL_UUID } from '../../src/protocol/auth.js';
-import { ORG_ID, TestClient, UpgradeRejected, openParameters, pcmuFrames, sleep, startTestServer, tone } from './harness.js';
+import { API_KEY, CLIENT_SECRET, ORG_ID, TestClient, capturingLogger, UpgradeRejected, openParameters, pcmuFrames, sleep, startTestServer, tone } from './harness.js';
 
 type Harness = Awaited<ReturnType<typeof startTestServer>>;
 let h: Harness | undefined;
@@ -395,6 +395,31 @@ describe('AudioHook server over loopback', () => {
     await c.waitType('closed');
     await drained;
     expect(server.sessionCount).toBe(0);
+  });
+
+  it('logs one line per session event, never per frame, no transcript text or secrets; warns once on position drift', async () => {
+    const { log, lines } = capturingLogger('debug');
+    h = await startTestServer({}, undefined, log);
+    const c = await TestClient.connect(h.server.url);
+    c.open();
+    await c.waitType('opened');
+    for (const f of pcmuFrames([tone(3, [[0.5, 1.5]]), tone(3, [])])) c.audio(f); // 15 frames, one utterance
+    c.send('ping', {}, { position: 'PT3S' });
+    await c.waitType('pong');
+    c.send('ping', {}, { position: 'PT9S' });
+    c.send('ping', {}, { position: 'PT9.2S' });
+    await c.close();
+    await sleep(50);
+    const all = JSON.stringify(lines);
+    expect(c.transcripts()).toHaveLength(1);
+    expect(all).not.toContain('[speech');
+    expect(all).not.toContain(API_KEY);
+    expect(all).not.toContain(CLIENT_SECRET);
+    expect(lines.length).toBeLessThan(12);
+    expect(lines.filter((l) => l['msg'] === 'client position differs from the stream timeline')).toHaveLength(1);
+    const ended = lines.filter((l) => l['msg'] === 'session ended');
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatchObject({ reason: 'close:end', streamSeconds: 3, eventsSent: 1, maxPositionDrift: 6.2 });
   });
 
   it('serves /health and /ready, 404s other paths and refuses upgrades elsewhere', async () => {
