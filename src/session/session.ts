@@ -446,6 +446,7 @@ export class AudioHookSession {
         probe: this.probe,
         streamSeconds: Math.round(this.timeline.position * 1000) / 1000,
         eventsSent: this.queue.sentEvents,
+        interimsShed: this.queue.droppedInterims,
         framesDropped: this.framesDropped,
         maxPositionDrift: Math.round(this.maxPositionDrift * 1000) / 1000,
       },
