@@ -304,6 +304,22 @@ describe('AudioHook server over loopback', () => {
     expectValidServerMessages(c);
   });
 
+  it('ends the session with disconnect error when finals overflow the queue, and counts what was not delivered', async () => {
+    const { server, httpUrl } = await start({ RATE_LIMIT_PER_SECOND: '0.1', RATE_LIMIT_BURST: '2', OUTBOUND_QUEUE_MAX: '10' });
+    const c = await TestClient.connect(server.url);
+    c.open({ media: [{ type: 'audio', format: 'PCMU', channels: ['external'], rate: 8000 }] });
+    await c.waitType('opened');
+    const spans: Array<[number, number]> = Array.from({ length: 14 }, (_, i) => [i + 0.1, i + 0.4]);
+    for (const f of pcmuFrames([tone(14.5, spans)])) c.audio(f);
+    const d = await c.waitType('disconnect');
+    expect(d.parameters).toEqual({ reason: 'error', info: 'outbound event backlog too large' });
+    c.send('close', { reason: 'disconnect' });
+    await c.waitType('closed');
+    expect(c.transcripts()).toHaveLength(1); // opened and one event used the burst; the rest queued behind 0.1/s
+    const stats = await (await fetch(`${httpUrl}/stats`)).json();
+    expect(stats.eventsUndelivered).toBe(10);
+  });
+
   it('flushes the last utterance on close: its event comes before closed', async () => {
     const { server } = await start();
     const c = await TestClient.connect(server.url);
