@@ -33,6 +33,8 @@ interface OpenStream {
   stream: EngineStream;
   /** Channel sample index of this stream's sample 0: engine times are relative to it. */
   baseSample: number;
+  /** The language this stream was opened in: its late results keep it after a change. */
+  language: string;
   utteranceId: string | undefined;
 }
 
@@ -76,16 +78,19 @@ export class ChannelPipeline {
     await this.current.stream.flush();
   }
 
-  /** Finalizes in the old language, then continues in the new one on a fresh engine stream. */
+  /**
+   * New audio goes to a fresh stream in the new language at once; the old stream finalizes what
+   * it has (in the old language, on its own time base) and is closed in the background, so no
+   * frame is lost to a slow vendor flush.
+   */
   async changeLanguage(language: string): Promise<void> {
     if (this.closed || language === this.language) return;
     const old = this.current;
     this.language = language;
-    if (old) {
-      await old.stream.flush().catch((err: unknown) => this.options.log.warn({ err, channel: this.channelId }, 'flush before language change failed'));
-      void old.stream.close().catch(() => {});
-    }
-    if (!this.closed) this.current = this.openStream();
+    this.current = this.openStream();
+    if (!old) return;
+    await old.stream.flush().catch((err: unknown) => this.options.log.warn({ err, channel: this.channelId }, 'flush before language change failed'));
+    await old.stream.close().catch(() => {});
   }
 
   async close(): Promise<void> {
@@ -97,7 +102,12 @@ export class ChannelPipeline {
   }
 
   private openStream(): OpenStream {
-    const entry: OpenStream = { stream: undefined as unknown as EngineStream, baseSample: this.samplesPushed, utteranceId: undefined };
+    const entry: OpenStream = {
+      stream: undefined as unknown as EngineStream,
+      baseSample: this.samplesPushed,
+      language: this.language,
+      utteranceId: undefined,
+    };
     entry.stream = this.options.engine.openStream({
       language: this.language,
       sampleRate: SAMPLE_RATE,
@@ -128,7 +138,7 @@ export class ChannelPipeline {
         result: part,
         utteranceId: i === 0 ? utteranceId : randomUUID(),
         channelId: this.options.channelId,
-        language: this.language,
+        language: entry.language,
         toStreamSeconds,
         tokenLanguage: this.options.tokenLanguage,
       });

@@ -7,7 +7,7 @@ import { StreamTimeline } from '../../src/session/timeline.js';
 import type { TranscriptEntity } from '../../src/transcript/types.js';
 
 /** An engine whose streams the test drives by hand. */
-function scriptedEngine() {
+function scriptedEngine(flush: () => Promise<void> = async () => {}) {
   const streams: Array<EngineStreamOptions & { pushed: number; closed: boolean }> = [];
   const engine: SpeechEngine = {
     name: 'scripted',
@@ -17,7 +17,7 @@ function scriptedEngine() {
       streams.push(s);
       return {
         push: (x) => void (s.pushed += x.length),
-        flush: async () => {},
+        flush,
         close: async () => void (s.closed = true),
       };
     },
@@ -25,8 +25,8 @@ function scriptedEngine() {
   return { engine, streams };
 }
 
-function setup(interimResults = true) {
-  const { engine, streams } = scriptedEngine();
+function setup(interimResults = true, flush?: () => Promise<void>) {
+  const { engine, streams } = scriptedEngine(flush);
   const timeline = new StreamTimeline();
   const out: Array<{ entity: TranscriptEntity; isFinal: boolean }> = [];
   const fatal: Error[] = [];
@@ -81,6 +81,26 @@ describe('ChannelPipeline', () => {
     streams[1]!.onResult({ isFinal: true, text: 'hola', startMs: 250, endMs: 750 });
     expect(parseDuration(out[0]!.entity.data.offset)).toBeCloseTo(12.25, 3);
     expect(out[0]!.entity.data.alternatives[0]!.languages).toEqual(['es-ES']);
+  });
+
+  it('sends audio to the new-language stream at once while the old one is still finalizing', async () => {
+    let finishFlush!: () => void;
+    const slowFlush = new Promise<void>((r) => (finishFlush = r));
+    const { ch, streams, out, feed } = setup(true, () => slowFlush);
+    feed(1);
+    const change = ch.changeLanguage('de-DE');
+    expect(streams).toHaveLength(2);
+    // The old stream's flush is still running (a slow vendor).
+    feed(0.5);
+    expect(streams[0]!.pushed).toBe(8000);
+    expect(streams[1]!.pushed).toBe(4000);
+    streams[0]!.onResult({ isFinal: true, text: 'late final', startMs: 200, endMs: 900 });
+    expect(streams[0]!.closed).toBe(false);
+    finishFlush();
+    await change;
+    expect(streams[0]!.closed).toBe(true);
+    expect(out[0]!.entity.data.alternatives[0]!.languages).toEqual(['en-US']);
+    expect(parseDuration(out[0]!.entity.data.offset)).toBeCloseTo(0.2, 3);
   });
 
   it('restarts a failed engine stream from the current position, and gives up after repeated failures', () => {
