@@ -44,6 +44,8 @@ export class ChannelPipeline {
   private language: string;
   private restarts: number[] = [];
   private closed = false;
+  /** Streams of the previous language still finalizing. */
+  private readonly retiring = new Set<Promise<void>>();
 
   constructor(private readonly options: ChannelOptions) {
     this.language = options.language;
@@ -72,10 +74,10 @@ export class ChannelPipeline {
     this.samplesPushed += frame.length / channelCount;
   }
 
-  /** Finalizes the utterance in progress (pause, close). */
+  /** Finalizes the utterance in progress (pause, close), including a stream retired by a language change. */
   async flush(): Promise<void> {
-    if (this.closed || !this.current) return;
-    await this.current.stream.flush();
+    if (this.closed) return;
+    await Promise.all([this.current?.stream.flush(), ...this.retiring]);
   }
 
   /**
@@ -89,8 +91,14 @@ export class ChannelPipeline {
     this.language = language;
     this.current = this.openStream();
     if (!old) return;
-    await old.stream.flush().catch((err: unknown) => this.options.log.warn({ err, channel: this.channelId }, 'flush before language change failed'));
-    await old.stream.close().catch(() => {});
+    const retiring = old.stream
+      .flush()
+      .catch((err: unknown) => this.options.log.warn({ err, channel: this.channelId }, 'flush before language change failed'))
+      .then(() => old.stream.close())
+      .catch(() => {});
+    this.retiring.add(retiring);
+    await retiring;
+    this.retiring.delete(retiring);
   }
 
   async close(): Promise<void> {

@@ -86,7 +86,9 @@ describe('ChannelPipeline', () => {
   it('sends audio to the new-language stream at once while the old one is still finalizing', async () => {
     let finishFlush!: () => void;
     const slowFlush = new Promise<void>((r) => (finishFlush = r));
-    const { ch, streams, out, feed } = setup(true, () => slowFlush);
+    let flushes = 0;
+    // Only the first flush (the old stream's) is slow.
+    const { ch, streams, out, feed } = setup(true, () => (flushes++ === 0 ? slowFlush : Promise.resolve()));
     feed(1);
     const change = ch.changeLanguage('de-DE');
     expect(streams).toHaveLength(2);
@@ -96,8 +98,14 @@ describe('ChannelPipeline', () => {
     expect(streams[1]!.pushed).toBe(4000);
     streams[0]!.onResult({ isFinal: true, text: 'late final', startMs: 200, endMs: 900 });
     expect(streams[0]!.closed).toBe(false);
+    // A close arriving now waits for the retiring stream's finals too.
+    let flushed = false;
+    const closing = ch.flush().then(() => (flushed = true));
+    await Promise.resolve();
+    expect(flushed).toBe(false);
     finishFlush();
     await change;
+    await closing;
     expect(streams[0]!.closed).toBe(true);
     expect(out[0]!.entity.data.alternatives[0]!.languages).toEqual(['en-US']);
     expect(parseDuration(out[0]!.entity.data.offset)).toBeCloseTo(0.2, 3);
