@@ -172,10 +172,26 @@ const gapSchema = z.object({ start: durationSchema, discarded: durationSchema })
 const updateSchema = z.object({ language: optional(z.string()) });
 const errorSchema = z.object({
   code: z.number(),
-  message: optional(z.string()),
+  message: optional(z.string()).transform((m) => m ?? ''),
   retryAfter: lenientDuration,
 });
 const dtmfSchema = z.object({ digit: z.string() });
+
+/** Parameter schemas by type; types without one take any object (`paused`, playback events). */
+const PARAMETER_SCHEMAS: Partial<Record<ClientMessageType, z.ZodType<object>>> = {
+  ping: pingSchema,
+  close: closeSchema,
+  resumed: gapSchema,
+  discarded: gapSchema,
+  update: updateSchema,
+  error: errorSchema,
+  dtmf: dtmfSchema,
+};
+
+/** Optional fields that are absent stay absent (no `key: undefined`). */
+function withoutUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
 
 const envelopeSchema = z.object({
   version: z.literal('2'),
@@ -241,54 +257,18 @@ function parseParameters(type: ClientMessageType, params: Record<string, unknown
     ok: false,
     error: `invalid ${type} parameters: ${firstIssue(e)}`,
   });
-  switch (type) {
-    case 'open': {
-      const r = openSchema.safeParse(params);
-      if (!r.success) return fail(r.error);
-      const { customConfig, ...rest } = r.data;
-      // Keep the original offer objects so the chosen one is echoed byte-for-byte.
-      const media = r.data.media.filter((o): o is MediaOffer => mediaOfferSchema.safeParse(o).success);
-      const out: OpenParameters = { ...rest, media, rawMedia: r.data.media, customConfig: customConfig ?? {} };
-      if (out.language === undefined) delete out.language;
-      if (out.supportedLanguages === undefined) delete out.supportedLanguages;
-      if (out.inputVariables === undefined) delete out.inputVariables;
-      return { ok: true, message: out };
-    }
-    case 'ping': {
-      const r = pingSchema.safeParse(params);
-      if (!r.success) return fail(r.error);
-      return { ok: true, message: r.data.rtt === undefined ? {} : { rtt: r.data.rtt } };
-    }
-    case 'close': {
-      const r = closeSchema.safeParse(params);
-      return r.success ? { ok: true, message: { reason: r.data.reason } } : fail(r.error);
-    }
-    case 'resumed':
-    case 'discarded': {
-      const r = gapSchema.safeParse(params);
-      return r.success ? { ok: true, message: { start: r.data.start, discarded: r.data.discarded } } : fail(r.error);
-    }
-    case 'update': {
-      const r = updateSchema.safeParse(params);
-      if (!r.success) return fail(r.error);
-      return { ok: true, message: r.data.language === undefined ? {} : { language: r.data.language } };
-    }
-    case 'error': {
-      const r = errorSchema.safeParse(params);
-      if (!r.success) return fail(r.error);
-      const out: ErrorParameters = { code: r.data.code, message: r.data.message ?? '' };
-      if (r.data.retryAfter !== undefined) out.retryAfter = r.data.retryAfter;
-      return { ok: true, message: out };
-    }
-    case 'dtmf': {
-      const r = dtmfSchema.safeParse(params);
-      return r.success ? { ok: true, message: { digit: r.data.digit } } : fail(r.error);
-    }
-    case 'paused':
-    case 'playback_started':
-    case 'playback_completed':
-      return { ok: true, message: params };
+  if (type === 'open') {
+    const r = openSchema.safeParse(params);
+    if (!r.success) return fail(r.error);
+    const { customConfig, ...rest } = r.data;
+    // Keep the original offer objects so the chosen one is echoed byte-for-byte.
+    const media = r.data.media.filter((o): o is MediaOffer => mediaOfferSchema.safeParse(o).success);
+    return { ok: true, message: withoutUndefined<OpenParameters>({ ...rest, media, rawMedia: r.data.media, customConfig: customConfig ?? {} }) };
   }
+  const schema = PARAMETER_SCHEMAS[type];
+  if (!schema) return { ok: true, message: params };
+  const r = schema.safeParse(params);
+  return r.success ? { ok: true, message: withoutUndefined(r.data) } : fail(r.error);
 }
 
 /** JSON object, version and a known type: the checks both directions share, in that order. */
