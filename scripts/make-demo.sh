@@ -38,11 +38,11 @@ for turn in "${turns[@]}"; do
   flite -voice "$voice" -t "$text" -o "$work/raw-$i.wav"
   # Mono speech → 8 kHz stereo with the other side silent, then the inter-turn gap.
   seg="$work/seg-$(printf %03d "$i").wav"
-  sox "$work/raw-$i.wav" -r 8000 -b 16 "$work/mono-$i.wav" rate -v 8000 norm -3
+  sox -D "$work/raw-$i.wav" -r 8000 -b 16 "$work/mono-$i.wav" rate -v 8000 norm -3
   sox "$work/mono-$i.wav" -c 2 "$seg" remix $mix pad 0 "$gap"
   printf '%s\t%.2f\t%s\n' "$speaker" "$t" "$text" >>"$out_txt"
   t="$(echo "$t + $(soxi -D "$seg")" | bc -l)"
 done
 
-sox "$work"/seg-*.wav -r 8000 -c 2 -e u-law -b 8 "$out_wav"
+sox -D "$work"/seg-*.wav -r 8000 -c 2 -e u-law -b 8 "$out_wav"
 echo "wrote $out_wav ($(soxi -D "$out_wav") s) and $out_txt"
