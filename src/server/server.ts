@@ -130,9 +130,17 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       }, wait).unref();
       return;
     }
+    // Counted against capacity until it becomes a session or the socket goes (ws answers a
+    // malformed handshake itself and never calls back).
     pendingUpgrades += 1;
+    let counted = true;
+    const uncount = () => {
+      if (counted) pendingUpgrades -= 1;
+      counted = false;
+    };
+    socket.once('close', uncount);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      pendingUpgrades -= 1;
+      uncount();
       attach(ws, auth.sessionId, auth.organizationId, auth.correlationId);
     });
   }

@@ -1,4 +1,6 @@
 /** The real server on 127.0.0.1, driven by a real WebSocket client through whole sessions. */
+import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SpeechEngine } from '../../src/engines/types.js';
 import { createSimulatedEngine } from '../../src/engines/simulated/index.js';
@@ -436,6 +438,40 @@ describe('AudioHook server over loopback', () => {
     const ended = lines.filter((l) => l['msg'] === 'session ended');
     expect(ended).toHaveLength(1);
     expect(ended[0]).toMatchObject({ reason: 'close:end', streamSeconds: 3, eventsSent: 1, maxPositionDrift: 6.2 });
+  });
+
+  it('does not count a malformed WebSocket handshake against capacity', async () => {
+    const { server } = await start({ MAX_SESSIONS: '1', GENESYS_API_KEY: 'open-key', GENESYS_CLIENT_SECRET: '' });
+    const u = new URL(server.url);
+    for (let i = 0; i < 3; i++) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest({
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          headers: {
+            Connection: 'Upgrade',
+            Upgrade: 'websocket',
+            'Sec-WebSocket-Version': '99',
+            'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+            'Audiohook-Organization-Id': ORG_ID,
+            'Audiohook-Session-Id': randomUUID(),
+            'Audiohook-Correlation-Id': randomUUID(),
+            'X-API-KEY': 'open-key',
+          },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status).toBe(400);
+    }
+    await sleep(50);
+    const c = await TestClient.connect(server.url, { apiKey: 'open-key', secret: null });
+    c.ws.close();
   });
 
   it('serves /health and /ready, 404s other paths and refuses upgrades elsewhere', async () => {
