@@ -46,6 +46,21 @@ describe('node dist/cli/main.js', () => {
     expect(r.stderr).toContain('upgrade rejected: HTTP 401 (check --api-key/--client-secret)');
   });
 
+  it('runs the benchmark end to end on a tiny size and prints its table', async () => {
+    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [`${outDir}/cli/bench.js`, '--sizes', '4', '--seconds', '2', '--settle', '1', '--file', DEMO], { cwd: root, env: { PATH: process.env.PATH ?? '' } }, (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+      );
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const row = r.stdout.split('\n').find((l) => /^\|\s+4 \|/.test(l));
+    expect(row, r.stdout).toBeDefined();
+    const cells = row!.split('|').map((c) => c.trim());
+    expect(cells[2]).toBe('4/0'); // ok/failed
+    expect(cells[8]).toBe('0'); // events lost
+    expect(cells[9]).toBe('0'); // protocol errors
+  });
+
   it('exits 2 on an unknown command or option', async () => {
     expect((await cli(['simulat'])).code).toBe(2);
     const r = await cli(['simulate', '--nope']);
