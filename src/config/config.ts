@@ -71,6 +71,7 @@ const envSchema = z.object({
   OUTBOUND_QUEUE_MAX: intIn(10, 100_000).default(500),
   RETRY_AFTER_DEFAULT_MS: intIn(0, 600_000).default(3000),
   IDLE_TIMEOUT_SECONDS: positiveNumber.default(60),
+  OPEN_TIMEOUT_SECONDS: positiveNumber.default(10),
   CLOSE_FLUSH_TIMEOUT_MS: intIn(0, 60_000).default(8000),
   INTERIM_RESULTS: bool.default(false),
   TOKEN_LANGUAGE: z.enum(['full', 'primary']).default('full'),
@@ -97,6 +98,7 @@ export interface Config {
   maxSessions: number;
   rateLimit: { perSecond: number; burst: number; maxQueued: number; defaultRetryAfterMs: number };
   idleTimeoutMs: number;
+  openTimeoutMs: number;
   closeFlushTimeoutMs: number;
   interimResults: boolean;
   tokenLanguage: 'full' | 'primary';
@@ -151,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       defaultRetryAfterMs: e.RETRY_AFTER_DEFAULT_MS,
     },
     idleTimeoutMs: e.IDLE_TIMEOUT_SECONDS * 1000,
+    openTimeoutMs: e.OPEN_TIMEOUT_SECONDS * 1000,
     closeFlushTimeoutMs: e.CLOSE_FLUSH_TIMEOUT_MS,
     interimResults: e.INTERIM_RESULTS,
     tokenLanguage: e.TOKEN_LANGUAGE,

@@ -54,6 +54,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     tokenLanguage: config.tokenLanguage,
     sendUpdated: config.sendUpdated,
     idleTimeoutMs: config.idleTimeoutMs,
+    openTimeoutMs: config.openTimeoutMs,
     closeFlushTimeoutMs: config.closeFlushTimeoutMs,
     rateLimit: config.rateLimit,
   };

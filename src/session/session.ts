@@ -30,6 +30,8 @@ export interface SessionSettings {
   tokenLanguage: 'full' | 'primary';
   sendUpdated: boolean;
   idleTimeoutMs: number;
+  /** An upgraded socket that sends no `open` within this long is disconnected (frees capacity). */
+  openTimeoutMs: number;
   closeFlushTimeoutMs: number;
   rateLimit: { perSecond: number; burst: number; maxQueued: number; defaultRetryAfterMs: number };
 }
@@ -74,6 +76,7 @@ export class AudioHookSession {
   private lastActivity = Date.now();
   private idleTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
+  private openTimer: NodeJS.Timeout | undefined;
   /** Arrival time of the audio frame being processed: results produced synchronously inside it are timed from it. */
   private frameArrivedAt: number | undefined;
   private readonly producedAt = new WeakMap<object, number>();
@@ -100,6 +103,11 @@ export class AudioHookSession {
       },
     });
     this.armIdleTimer();
+    this.openTimer = setTimeout(() => {
+      if (this.state !== 'awaiting-open') return;
+      this.log.warn({ openTimeoutMs: init.settings.openTimeoutMs }, 'no open received');
+      this.disconnect('error', 'no open received');
+    }, init.settings.openTimeoutMs);
   }
 
   get id(): string {
@@ -243,6 +251,7 @@ export class AudioHookSession {
   }
 
   private handleOpen(msg: Extract<ClientMessage, { type: 'open' }>): void {
+    clearTimeout(this.openTimer);
     const p = msg.parameters;
     if (p.organizationId.toLowerCase() !== this.init.organizationId.toLowerCase()) {
       this.log.warn('open organizationId differs from the upgrade header');
@@ -437,6 +446,7 @@ export class AudioHookSession {
     this.state = 'ended';
     clearTimeout(this.idleTimer);
     clearTimeout(this.graceTimer);
+    clearTimeout(this.openTimer);
     this.releaseEngines();
     this.queue.dispose();
     this.metrics.sessionEnded({ probe: this.probe, reason });

@@ -360,6 +360,24 @@ describe('AudioHook server over loopback', () => {
     expect(server.sessionCount).toBe(0);
   });
 
+  it('disconnects a socket that never sends open, freeing its capacity slot', async () => {
+    const { server } = await start({ OPEN_TIMEOUT_SECONDS: '0.3', MAX_SESSIONS: '1' });
+    const c = await TestClient.connect(server.url);
+    await expect(TestClient.connect(server.url)).rejects.toMatchObject({ status: 503 });
+    const d = await c.waitType('disconnect', 3000);
+    expect(d.parameters).toEqual({ reason: 'error', info: 'no open received' });
+    c.send('close', { reason: 'disconnect' });
+    await c.waitType('closed');
+    c.ws.close();
+    await sleep(50);
+    const next = await TestClient.connect(server.url);
+    next.open();
+    await next.waitType('opened');
+    await sleep(400); // past the open timeout: an opened session is not affected
+    expect(next.types()).toEqual(['opened']);
+    await next.close();
+  });
+
   it('releases everything when the socket drops mid-call without close', async () => {
     const { server, engine } = await start();
     const clients = await Promise.all(Array.from({ length: 10 }, () => TestClient.connect(server.url)));
