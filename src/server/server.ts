@@ -35,6 +35,8 @@ export interface ServerDeps {
 const LINGER_AFTER_END_MS = 5_000;
 /** Audio frames are a few KiB; text messages at most 64 KiB. Anything bigger is hostile. */
 const MAX_PAYLOAD = 1024 * 1024;
+/** Outbound bytes a client may leave unread before it is cut off (transcripts are a few KiB/s). */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Failed upgrades held for the failure floor at once; past this they are answered immediately. */
 const MAX_PENDING_REJECTIONS = 1000;
 
@@ -157,7 +159,14 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       metrics: stats,
       transport: {
         send: (text) => {
-          if (ws.readyState === ws.OPEN) ws.send(text);
+          if (ws.readyState !== ws.OPEN) return;
+          if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+            // A client that stops reading while we keep answering it would grow this without bound.
+            sessionLog.warn({ bufferedAmount: ws.bufferedAmount }, 'client is not reading its socket; cutting it off');
+            ws.terminate();
+            return;
+          }
+          ws.send(text);
         },
         end: () => ws.terminate(),
       },

@@ -129,6 +129,7 @@ export class OutboundQueue {
       return;
     }
 
+    let overflow = false;
     if (this.live >= this.opts.maxQueued) {
       this.dropQueuedInterims();
       this.shedding = this.live >= this.opts.maxQueued * SHED_UNTIL_BELOW;
@@ -136,10 +137,7 @@ export class OutboundQueue {
         this.droppedInterimCount++;
         return;
       }
-      if (this.live >= this.opts.maxQueued && !this.overflowReported) {
-        this.overflowReported = true;
-        this.opts.onOverflow(this.live);
-      }
+      overflow = this.live >= this.opts.maxQueued && !this.overflowReported;
     }
 
     const entry: Entry = { parameters: event.parameters, isFinal: event.isFinal, coalesceKey: key, live: true };
@@ -147,6 +145,12 @@ export class OutboundQueue {
     this.live++;
     if (!event.isFinal && key !== undefined) this.interimByKey.set(key, entry);
     this.schedule(now);
+    // Reported after the event is queued, so whatever the handler does (the session disables
+    // events and counts what was queued) covers this event too.
+    if (overflow) {
+      this.overflowReported = true;
+      this.opts.onOverflow(this.live);
+    }
   }
 
   /** A 429: hold events for `ms` (never shortens a longer hold). Missing/invalid → the default. */

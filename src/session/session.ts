@@ -448,7 +448,13 @@ export class AudioHookSession {
     clearTimeout(this.graceTimer);
     clearTimeout(this.openTimer);
     this.releaseEngines();
+    const undelivered = this.queue.queued;
     this.queue.dispose();
+    if (undelivered > 0) {
+      // The socket went away (or was cut off) with transcripts still waiting for their turn.
+      this.log.warn({ undelivered, reason }, 'transcript events not delivered: session ended');
+      this.metrics.eventsUndelivered(undelivered, 'session ended');
+    }
     this.metrics.sessionEnded({ probe: this.probe, reason });
     this.log.info(
       {

@@ -319,7 +319,23 @@ describe('AudioHook server over loopback', () => {
     await c.waitType('closed');
     expect(c.transcripts()).toHaveLength(1); // opened and one event used the burst; the rest queued behind 0.1/s
     const stats = await (await fetch(`${httpUrl}/stats`)).json();
-    expect(stats.eventsUndelivered).toBe(10);
+    expect(stats.eventsUndelivered).toBe(11); // the 10 queued and the one that overflowed
+  });
+
+  it('counts transcripts still queued when the socket drops as undelivered', async () => {
+    const { server, httpUrl } = await start();
+    const c = await TestClient.connect(server.url);
+    c.open({ media: [{ type: 'audio', format: 'PCMU', channels: ['external'], rate: 8000 }] });
+    await c.waitType('opened');
+    c.send('error', { code: 429, message: 'Too many requests', retryAfter: 'PT30S' });
+    const spans: Array<[number, number]> = Array.from({ length: 3 }, (_, i) => [i + 0.2, i + 0.6]);
+    for (const f of pcmuFrames([tone(3.5, spans)])) c.audio(f);
+    c.send('ping');
+    await c.waitType('pong'); // every frame before it has been handled
+    c.ws.terminate();
+    for (let i = 0; i < 50 && server.sessionCount > 0; i++) await sleep(20);
+    const stats = await (await fetch(`${httpUrl}/stats`)).json();
+    expect(stats).toMatchObject({ eventsSent: 0, eventsUndelivered: 3 });
   });
 
   it('flushes the last utterance on close: its event comes before closed', async () => {
@@ -376,6 +392,22 @@ describe('AudioHook server over loopback', () => {
     await sleep(400); // past the open timeout: an opened session is not affected
     expect(next.types()).toEqual(['opened']);
     await next.close();
+  });
+
+  it('cuts off a client that stops reading while it keeps sending pings', async () => {
+    const { server } = await start();
+    const c = await TestClient.connect(server.url);
+    c.open();
+    await c.waitType('opened');
+    (c.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const ping = JSON.stringify({ version: '2', id: c.sessionId, type: 'ping', serverseq: 1, parameters: {} });
+    // The kernel absorbs a few MiB of unread pongs before the server's own buffer starts to grow.
+    for (let i = 0; i < 200_000 && server.sessionCount > 0; i++) {
+      c.ws.send(ping.replace('"type"', `"seq":${i + 2},"type"`));
+      if (i % 5000 === 4999) await sleep(20);
+    }
+    for (let i = 0; i < 100 && server.sessionCount > 0; i++) await sleep(20);
+    expect(server.sessionCount).toBe(0);
   });
 
   it('releases everything when the socket drops mid-call without close', async () => {

@@ -183,9 +183,9 @@ describe('OutboundQueue', () => {
     expect(overflows).toEqual([]);
     interim(11);
     expect(q.queued).toBe(10);
-    final(12); // finals alone fill it: report, keep accepting
+    final(12); // finals alone fill it: queued, then reported (with itself counted), keep accepting
     final(13);
-    expect(overflows).toEqual([10]);
+    expect(overflows).toEqual([11]);
     expect(q.queued).toBe(12);
     vi.advanceTimersByTime(200 * 4); // down to 8 = 80%: still shedding
     interim(14);
