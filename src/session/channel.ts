@@ -137,8 +137,10 @@ export class ChannelPipeline {
     }
     const utteranceId = (entry.utteranceId ??= randomUUID());
     if (result.isFinal) entry.utteranceId = undefined;
-    const toStreamSeconds = (engineMs: number) =>
-      this.options.timeline.positionOfSample(entry.baseSample + (engineMs * SAMPLE_RATE) / 1000);
+    const toStreamSeconds = (engineMs: number, edge?: 'start' | 'end') => {
+      const sample = entry.baseSample + (engineMs * SAMPLE_RATE) / 1000;
+      return edge === 'end' ? this.options.timeline.positionOfEnd(sample) : this.options.timeline.positionOfSample(sample);
+    };
     // A very long final becomes several consecutive transcripts, each well under the 64 KiB message limit.
     const parts = result.isFinal ? splitLongResult(result) : [result];
     parts.forEach((part, i) => {

@@ -3,6 +3,9 @@
  * over every gap the client declares (`discarded`, `resumed`). Engines only see received audio, so
  * their sample indexes are mapped back here through the gap breakpoints.
  */
+/** Less than any real distance between samples: only exact boundaries are affected. */
+const END_EPSILON = 1e-6;
+
 export class StreamTimeline {
   private readonly sampleRate: number;
   private received = 0;
@@ -57,6 +60,15 @@ export class StreamTimeline {
    */
   positionOfSample(sampleIndex: number): number {
     return sampleIndex / this.sampleRate + this.gapBefore(sampleIndex);
+  }
+
+  /**
+   * Stream time (seconds) of a span *ending* at this sample boundary. Unlike a start, an end
+   * that falls exactly on a gap's breakpoint belongs before the gap: speech that ran up to a
+   * hold ends when the hold began, not when it was over.
+   */
+  positionOfEnd(sampleIndex: number): number {
+    return sampleIndex / this.sampleRate + this.gapBefore(sampleIndex - END_EPSILON);
   }
 
   /** Gap seconds in force at a sample index: the last breakpoint at or before it. */

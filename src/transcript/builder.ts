@@ -32,8 +32,12 @@ export interface BuildTranscriptInput {
   channelId: number;
   /** The stream's language, used when the engine does not say which one it recognised. */
   language: string;
-  /** Maps engine-stream milliseconds onto absolute stream-timeline seconds. */
-  toStreamSeconds: (engineMs: number) => number;
+  /**
+   * Maps engine-stream milliseconds onto absolute stream-timeline seconds. `edge` says whether the
+   * time starts or ends a span: an end that falls exactly where a gap (hold, discard) was
+   * declared belongs before the gap, a start there belongs after it.
+   */
+  toStreamSeconds: (engineMs: number, edge?: 'start' | 'end') => number;
   /** Token `language`: full tag (`en-US`, default) or primary subtag (`en`, as the reference). */
   tokenLanguage?: 'full' | 'primary';
 }
@@ -55,7 +59,7 @@ export function buildTranscriptEntity(input: BuildTranscriptInput): TranscriptEn
   const confidence = utteranceConfidence(result);
 
   const startMs = Math.max(0, streamMs(toStreamSeconds(result.startMs), 0));
-  let endMs = Math.max(startMs, streamMs(toStreamSeconds(result.endMs), startMs));
+  let endMs = Math.max(startMs, streamMs(toStreamSeconds(result.endMs, 'end'), startMs));
   // Unique 1 ms-resolution offsets inside the span need at least one ms per extra token; only a
   // degenerate engine span (n words in < n ms) gets stretched, by a few ms.
   if (words.length > 1) endMs = Math.max(endMs, startMs + words.length - 1);
@@ -163,7 +167,7 @@ function placeTokens(
   words: TimedWord[],
   uttStart: number,
   uttEnd: number,
-  toStreamSeconds: (engineMs: number) => number,
+  toStreamSeconds: BuildTranscriptInput['toStreamSeconds'],
 ): { startMs: number; endMs: number }[] {
   const starts: number[] = [];
   const ends: number[] = [];
@@ -173,7 +177,7 @@ function placeTokens(
     let s = streamMs(toStreamSeconds(w.startMs), prev + 1);
     s = Math.max(prev + 1, Math.min(uttEnd, Math.max(uttStart, s)));
     starts.push(s);
-    ends.push(streamMs(toStreamSeconds(w.endMs), s));
+    ends.push(streamMs(toStreamSeconds(w.endMs, 'end'), s));
     prev = s;
   }
   // Backward pass: the forward nudges may have pushed the last starts past the end; pull them

@@ -283,6 +283,31 @@ describe('AudioHook server over loopback', () => {
     await c.close();
   });
 
+  it('ends an utterance cut by a hold where the hold began, not after it (results arriving late, like a vendor)', async () => {
+    const sim = createSimulatedEngine();
+    const late: SpeechEngine = {
+      ...sim,
+      openStream: (o) => {
+        const s = sim.openStream({ ...o, onResult: (r) => setTimeout(() => o.onResult(r), 50) });
+        return { push: (x) => s.push(x), flush: () => s.flush().then(() => sleep(100)), close: () => s.close() };
+      },
+    };
+    const { server } = await start({}, late);
+    const c = await TestClient.connect(server.url);
+    c.open({ media: [{ type: 'audio', format: 'PCMU', channels: ['external'], rate: 8000 }] });
+    await c.waitType('opened');
+    for (const f of pcmuFrames([tone(2, [[0.5, 2]])])) c.audio(f); // speaking until the hold
+    c.send('paused');
+    c.send('resumed', { start: 'PT2S', discarded: 'PT10S' });
+    await c.close();
+    const [t] = c.transcripts();
+    expect(parseDuration(t.offset)).toBeCloseTo(0.5, 1);
+    expect(parseDuration(t.duration)).toBeCloseTo(1.5, 1);
+    for (const tok of t.alternatives[0].interpretations[0].tokens) {
+      expect(parseDuration(tok.offset)! + parseDuration(tok.duration)!).toBeLessThanOrEqual(2.001);
+    }
+  });
+
   it('holds events on 429 for retryAfter, without holding pongs, and loses none', async () => {
     const { server } = await start({ RATE_LIMIT_BURST: '2', RATE_LIMIT_PER_SECOND: '50' });
     const c = await TestClient.connect(server.url);

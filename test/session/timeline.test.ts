@@ -114,4 +114,16 @@ describe('StreamTimeline', () => {
     }
     expect(t.position).toBeCloseTo(((n + 1) * 160) / 8000 + n * 0.01, 6);
   });
+
+  it('puts an end that falls exactly on a gap before the gap, a start there after it', () => {
+    const t = new StreamTimeline();
+    t.advance(16000); // 2 s
+    t.addGap(10); // a hold
+    t.advance(8000);
+    expect(t.positionOfSample(16000)).toBeCloseTo(12, 9); // first sample after the hold
+    expect(t.positionOfEnd(16000)).toBeCloseTo(2, 9); // speech that ran up to the hold
+    expect(t.positionOfEnd(16001)).toBeCloseTo(12 + 1 / 8000, 9); // past the boundary: after it
+    expect(t.positionOfEnd(8000)).toBeCloseTo(1, 9);
+    expect(t.positionOfEnd(0)).toBe(0);
+  });
 });
