@@ -218,6 +218,11 @@ export class AudioHookSession {
 
   private dispatch(msg: ClientMessage): void {
     if (this.state === 'awaiting-open') {
+      if (msg.type === 'close') {
+        // A client giving up before it opened (e.g. its own open timeout) still gets its `closed`.
+        this.sendControl('closed', {});
+        return this.finish('close before open');
+      }
       if (msg.type !== 'open') return this.protocolError(`expected open, got ${msg.type}`, 'state');
       return this.handleOpen(msg);
     }

@@ -258,7 +258,7 @@ export function pcmuFrames(channels: Int16Array[], frameMs = 200): Uint8Array[] 
   return frames;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A logger whose lines land in an array, for tests about what the server logs. */
 export function capturingLogger(level = 'debug') {

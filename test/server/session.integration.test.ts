@@ -239,6 +239,18 @@ describe('AudioHook server over loopback', () => {
     await d.close();
   });
 
+  it('answers a close that comes before open with closed', async () => {
+    const { server } = await start();
+    const c = await TestClient.connect(server.url);
+    const seq = c.send('close', { reason: 'error' });
+    const closed = await c.waitType('closed');
+    expect(closed.clientseq).toBe(seq);
+    expect(c.types()).toEqual(['closed']);
+    c.ws.close();
+    for (let i = 0; i < 50 && server.sessionCount > 0; i++) await sleep(10);
+    expect(server.sessionCount).toBe(0);
+  });
+
   it('answers audio before open with disconnect error', async () => {
     const { server } = await start();
     const c = await TestClient.connect(server.url);
