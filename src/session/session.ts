@@ -402,6 +402,7 @@ export class AudioHookSession {
   private disconnect(reason: 'completed' | 'unauthorized' | 'error', info: string): void {
     if (this.state === 'ended' || this.state === 'disconnecting') return;
     const wasOpen = this.state !== 'awaiting-open';
+    const wasClosing = this.state === 'closing';
     this.state = 'disconnecting';
     this.endReason = `disconnect:${reason}`;
     this.sendControl('disconnect', { reason, info: info.slice(0, 200) });
@@ -411,6 +412,12 @@ export class AudioHookSession {
     if (dropped > 0) {
       this.log.warn({ dropped }, 'transcript events not delivered: session disconnected');
       this.metrics.eventsUndelivered(dropped, 'disconnect');
+    }
+    if (wasClosing) {
+      // The client's close is already here and waits for its answer: `closed` is the one message
+      // allowed after `disconnect`.
+      this.sendControl('closed', {});
+      return this.finish(this.endReason);
     }
     // The client answers with close; if it never does, stop waiting.
     this.graceTimer = setTimeout(() => this.finish(this.endReason, true), CLIENT_GRACE_MS);

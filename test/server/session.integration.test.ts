@@ -239,6 +239,23 @@ describe('AudioHook server over loopback', () => {
     await d.close();
   });
 
+  it('answers the pending close with closed when it must disconnect while closing', async () => {
+    const { server, httpUrl } = await start();
+    const c = await TestClient.connect(server.url);
+    c.open({ media: [{ type: 'audio', format: 'PCMU', channels: ['external'], rate: 8000 }] });
+    await c.waitType('opened');
+    c.send('error', { code: 429, message: 'Too many requests', retryAfter: 'PT20S' });
+    for (const f of pcmuFrames([tone(2, [[0.2, 0.8]])])) c.audio(f);
+    c.send('close', { reason: 'end' }); // the held event keeps the server draining
+    await sleep(100);
+    c.ws.send('not json');
+    const closed = await c.waitType('closed', 3000);
+    expect(c.types().slice(-2)).toEqual(['disconnect', 'closed']);
+    expect(closed.seq).toBe(c.messages.at(-2)!.seq + 1);
+    const stats = await (await fetch(`${httpUrl}/stats`)).json();
+    expect(stats.eventsUndelivered).toBe(1);
+  });
+
   it('answers a close that comes before open with closed', async () => {
     const { server } = await start();
     const c = await TestClient.connect(server.url);
