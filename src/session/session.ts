@@ -9,17 +9,15 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { checkFrame, type AudioFormat } from '../audio/frames.js';
 import type { EngineRegistry } from '../engines/registry.js';
-import { chooseMedia } from '../protocol/media.js';
 import {
   parseClientMessage,
   serializeServerMessage,
   type ClientMessage,
-  type MediaOffer,
   type ServerMessageType,
 } from '../protocol/messages.js';
-import { NULL_UUID } from '../protocol/auth.js';
 import type { TranscriptEntity } from '../transcript/types.js';
 import { ChannelPipeline, routeFrame } from './channel.js';
+import { negotiateOpen } from './open.js';
 import { noMetrics, type SessionMetrics } from './metrics.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { StreamTimeline } from './timeline.js';
@@ -258,34 +256,27 @@ export class AudioHookSession {
   private handleOpen(msg: Extract<ClientMessage, { type: 'open' }>): void {
     clearTimeout(this.openTimer);
     const p = msg.parameters;
-    if (p.organizationId.toLowerCase() !== this.init.organizationId.toLowerCase()) {
-      this.log.warn('open organizationId differs from the upgrade header');
-      return this.disconnect('unauthorized', 'organizationId does not match');
+    const decision = negotiateOpen(p, {
+      organizationId: this.init.organizationId,
+      engines: this.init.engines,
+      supportedLanguages: this.init.settings.supportedLanguages,
+      interimResults: this.init.settings.interimResults,
+    });
+    if (!decision.ok) {
+      this.log.warn({ vendor: p.customConfig['transcriptionVendor'], conversationId: p.conversationId }, `open refused: ${decision.info}`);
+      return this.disconnect(decision.reason, decision.info);
     }
-    this.probe = p.conversationId === NULL_UUID && p.participant.id === NULL_UUID;
-    const vendor = p.customConfig['transcriptionVendor'];
-    const resolution = this.init.engines.resolve(vendor);
-    if (!resolution.ok) {
-      this.log.warn({ vendor, probe: this.probe }, resolution.reason);
-      return this.disconnect('error', resolution.reason);
-    }
-    let media: MediaOffer | undefined;
-    if (p.media.length > 0) {
-      media = chooseMedia(p.media);
-      if (!media) return this.disconnect('error', 'no supported media');
-    }
-    this.language = p.language?.trim() || this.init.settings.supportedLanguages[0]!;
-    const parameters: Record<string, unknown> = { media: media ? [media] : [], startPaused: false };
-    if (p.supportedLanguages === true) parameters['supportedLanguages'] = [...this.init.settings.supportedLanguages];
+    const { media, engine } = decision;
+    this.probe = decision.probe;
+    this.language = decision.language;
     this.state = 'active';
-    this.sendControl('opened', parameters);
-    const openToOpenedMs = performance.now() - this.openedAt;
-    this.metrics.sessionOpened({ probe: this.probe, vendor: resolution.engine.name, openToOpenedMs });
+    this.sendControl('opened', decision.opened);
+    this.metrics.sessionOpened({ probe: this.probe, vendor: engine.name, openToOpenedMs: performance.now() - this.openedAt });
     this.log.info(
       {
         probe: this.probe,
         conversationId: p.conversationId,
-        vendor: resolution.engine.name,
+        vendor: engine.name,
         language: this.language,
         media: media ? `${media.format}/${media.channels.join('+')}` : 'none',
       },
@@ -297,15 +288,13 @@ export class AudioHookSession {
     // Probes start no speech session: no engine stream, no billing.
     if (this.probe || !media) return;
     this.media = { format: media.format as AudioFormat, channelCount: media.channels.length };
-    const custom = p.customConfig;
-    const interim = typeof custom['interimResults'] === 'boolean' ? custom['interimResults'] : this.init.settings.interimResults;
     this.channels = media.channels.map(
       (_, channelId) =>
         new ChannelPipeline({
           channelId,
-          engine: resolution.engine,
+          engine,
           language: this.language,
-          interimResults: interim,
+          interimResults: decision.interimResults,
           tokenLanguage: this.init.settings.tokenLanguage,
           timeline: this.timeline,
           log: this.log,

@@ -8,7 +8,7 @@ import { createSimulatedEngine } from '../../src/engines/simulated/index.js';
 import type { EngineStream, SpeechEngine } from '../../src/engines/types.js';
 import { interleave } from '../../src/audio/frames.js';
 import { signRequest } from '../../src/protocol/signature.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
+import { startServer } from '../../src/server/server.js';
 
 export const API_KEY = 'test-api-key';
 export const CLIENT_SECRET = Buffer.from('a test client secret of decent length').toString('base64');

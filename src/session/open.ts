@@ -1,0 +1,59 @@
+/**
+ * What the server answers to `open` (protocol §3, §5, §9), decided without side effects: the
+ * session sends the answer and starts (or, for probes, does not start) the engines.
+ */
+import type { EngineRegistry } from '../engines/registry.js';
+import type { SpeechEngine } from '../engines/types.js';
+import { NULL_UUID } from '../protocol/auth.js';
+import { chooseMedia } from '../protocol/media.js';
+import type { MediaOffer, OpenParameters } from '../protocol/messages.js';
+
+export interface OpenContext {
+  /** From the authenticated upgrade: `open` must name the same organization. */
+  organizationId: string;
+  engines: EngineRegistry;
+  supportedLanguages: readonly string[];
+  /** Server default for interim results; `customConfig.interimResults` overrides it. */
+  interimResults: boolean;
+}
+
+export type OpenDecision =
+  | { ok: false; reason: 'unauthorized' | 'error'; info: string }
+  | {
+      ok: true;
+      /** A connection probe (§9): answered, but no speech session is started. */
+      probe: boolean;
+      engine: SpeechEngine;
+      /** The chosen offer, unchanged; undefined when the client offered none. */
+      media: MediaOffer | undefined;
+      language: string;
+      interimResults: boolean;
+      /** Parameters of the `opened` reply. */
+      opened: Record<string, unknown>;
+    };
+
+export function negotiateOpen(p: OpenParameters, ctx: OpenContext): OpenDecision {
+  if (p.organizationId.toLowerCase() !== ctx.organizationId.toLowerCase()) {
+    return { ok: false, reason: 'unauthorized', info: 'organizationId does not match' };
+  }
+  const probe = p.conversationId === NULL_UUID && p.participant.id === NULL_UUID;
+  const resolution = ctx.engines.resolve(p.customConfig['transcriptionVendor']);
+  if (!resolution.ok) return { ok: false, reason: 'error', info: resolution.reason };
+  let media: MediaOffer | undefined;
+  if (p.media.length > 0) {
+    media = chooseMedia(p.media);
+    if (!media) return { ok: false, reason: 'error', info: 'no supported media' };
+  }
+  const opened: Record<string, unknown> = { media: media ? [media] : [], startPaused: false };
+  if (p.supportedLanguages === true) opened['supportedLanguages'] = [...ctx.supportedLanguages];
+  const interim = p.customConfig['interimResults'];
+  return {
+    ok: true,
+    probe,
+    engine: resolution.engine,
+    media,
+    language: p.language?.trim() || ctx.supportedLanguages[0]!,
+    interimResults: typeof interim === 'boolean' ? interim : ctx.interimResults,
+    opened,
+  };
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { createEngineRegistry } from '../../src/engines/registry.js';
+import { createSimulatedEngine } from '../../src/engines/simulated/index.js';
+import type { OpenParameters } from '../../src/protocol/messages.js';
+import { NULL_UUID } from '../../src/protocol/auth.js';
+import { negotiateOpen, type OpenContext } from '../../src/session/open.js';
+
+const ORG = 'd7934305-0972-4844-938e-9060eef73d05';
+const stereo = { type: 'audio' as const, format: 'PCMU', channels: ['external' as const, 'internal' as const], rate: 8000 };
+const mono = { type: 'audio' as const, format: 'PCMU', channels: ['external' as const], rate: 8000 };
+
+function params(extra: Partial<OpenParameters> = {}): OpenParameters {
+  return {
+    organizationId: ORG,
+    conversationId: '11111111-2222-3333-4444-555555555555',
+    participant: { id: '66666666-2222-3333-4444-555555555555', ani: '', aniName: '', dnis: '' },
+    media: [stereo, mono],
+    customConfig: {},
+    ...extra,
+  } as OpenParameters;
+}
+
+const ctx: OpenContext = {
+  organizationId: ORG.toUpperCase(),
+  engines: createEngineRegistry([createSimulatedEngine()], 'simulated'),
+  supportedLanguages: ['en-US', 'es-ES'],
+  interimResults: false,
+};
+
+describe('negotiateOpen', () => {
+  it('picks the stereo offer unchanged, the open language, and the server interim default', () => {
+    const d = negotiateOpen(params({ language: ' es-ES ' }), ctx);
+    expect(d).toMatchObject({ ok: true, probe: false, language: 'es-ES', interimResults: false, opened: { media: [stereo], startPaused: false } });
+    expect(d.ok && d.media).toBe(stereo);
+    expect(d.ok && 'supportedLanguages' in d.opened).toBe(false);
+  });
+
+  it('defaults the language, lets customConfig switch interims on, and lists languages when asked', () => {
+    const d = negotiateOpen(params({ customConfig: { interimResults: true }, supportedLanguages: true }), ctx);
+    expect(d).toMatchObject({ ok: true, language: 'en-US', interimResults: true, opened: { supportedLanguages: ['en-US', 'es-ES'] } });
+  });
+
+  it('recognises a probe by its null conversation and participant ids', () => {
+    const d = negotiateOpen(params({ conversationId: NULL_UUID, participant: { id: NULL_UUID, ani: '', aniName: '', dnis: '' } }), ctx);
+    expect(d).toMatchObject({ ok: true, probe: true });
+  });
+
+  it('answers no offers with media [] and refuses offers it cannot take', () => {
+    expect(negotiateOpen(params({ media: [] }), ctx)).toMatchObject({ ok: true, media: undefined, opened: { media: [] } });
+    const opus = { type: 'audio' as const, format: 'opus', channels: ['external' as const], rate: 48000 };
+    expect(negotiateOpen(params({ media: [opus] }), ctx)).toEqual({ ok: false, reason: 'error', info: 'no supported media' });
+  });
+
+  it('refuses another organization (unauthorized) and an unknown vendor (error, naming it)', () => {
+    expect(negotiateOpen(params({ organizationId: '11111111-2222-3333-4444-555555555555' }), ctx)).toMatchObject({ ok: false, reason: 'unauthorized' });
+    expect(negotiateOpen(params({ customConfig: { transcriptionVendor: 'Nope' } }), ctx)).toMatchObject({ ok: false, reason: 'error', info: expect.stringContaining("'nope'") });
+  });
+});
