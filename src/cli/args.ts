@@ -1,6 +1,7 @@
 /** Command line of `simulate`: parsing and validation into one options object, and the usage text. */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { isUuid } from '../protocol/auth.js';
 import type { CallScript } from './client/script.js';
 
 export class UsageError extends Error {}
@@ -62,8 +63,6 @@ export interface SimulateOptions {
   json: boolean;
   quiet: boolean;
 }
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Seconds: `12`, `12.5`, `12s`, or a `PT12.5S` Duration. */
 function seconds(text: string, what: string): number {
@@ -138,7 +137,7 @@ export function parseSimulateArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   if (clientSecret && !/^[A-Za-z0-9+/_-]+={0,2}$/.test(clientSecret)) throw new UsageError('--client-secret must be base64');
   const orgFromEnv = (env.GENESYS_ORG_ID ?? '').split(',')[0]?.trim();
   const organizationId = v['org-id'] ?? (orgFromEnv || randomUUID());
-  if (!UUID_RE.test(organizationId)) throw new UsageError(`--org-id: '${organizationId}' is not a UUID`);
+  if (!isUuid(organizationId)) throw new UsageError(`--org-id: '${organizationId}' is not a UUID`);
 
   const customConfig: Record<string, unknown> = {};
   for (const text of v['custom-config'] ?? []) {

@@ -5,6 +5,7 @@
  * replacement. Invalid configuration is reported as one line per problem and stops start-up.
  */
 import { z } from 'zod';
+import { isUuid } from '../protocol/auth.js';
 
 const bool = z
   .string()
@@ -48,8 +49,6 @@ const apiKeysJson = z
   })
   .pipe(z.record(z.string().min(1), z.union([z.literal(''), base64Secret])));
 
-const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: intIn(0, 65535).default(8080),
@@ -59,7 +58,7 @@ const envSchema = z.object({
   GENESYS_CLIENT_SECRET: base64Secret.default(''),
   GENESYS_API_KEYS: apiKeysJson.optional(),
   GENESYS_ORG_ID: csv
-    .pipe(z.array(z.string().regex(uuidRe, 'must be UUIDs, comma-separated')))
+    .pipe(z.array(z.string().refine(isUuid, 'must be UUIDs, comma-separated')))
     .default([]),
   SUPPORTED_LANGUAGES: csv.pipe(z.array(z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be BCP-47 tags, comma-separated')).min(1)).default(['en-US']),
   DEFAULT_SPEECH_PROVIDER: z.string().trim().toLowerCase().default('simulated'),

@@ -20,6 +20,9 @@ export interface MediaOffer {
   rate: number;
 }
 
+/** §1: a text message is at most 65,535 characters, in either direction. */
+export const MAX_TEXT_MESSAGE_LENGTH = 65_535;
+
 export const CLIENT_MESSAGE_TYPES = [
   'open', 'ping', 'close', 'paused', 'resumed', 'discarded', 'update', 'error', 'dtmf',
   'playback_started', 'playback_completed',

@@ -68,3 +68,6 @@ export class ServerStats implements SessionMetrics {
     };
   }
 }
+
+/** The JSON `/stats` serves (the benchmark reads it from another process). */
+export type StatsSnapshot = ReturnType<ServerStats['snapshot']>;

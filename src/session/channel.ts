@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EngineStream, RecognitionResult, SpeechEngine } from '../engines/types.js';
 import { splitChannelsInto, type AudioFormat } from '../audio/frames.js';
+import { SAMPLE_RATE } from '../protocol/media.js';
 import { buildTranscriptEntity, splitLongResult } from '../transcript/builder.js';
 import type { TranscriptEntity } from '../transcript/types.js';
 import type { StreamTimeline } from './timeline.js';
 
-const SAMPLE_RATE = 8000;
 /** Restarts allowed within RESTART_WINDOW_MS before the channel gives up. */
 const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 60_000;

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { checkFrame, type AudioFormat } from '../audio/frames.js';
 import type { EngineRegistry } from '../engines/registry.js';
 import {
+  MAX_TEXT_MESSAGE_LENGTH,
   parseClientMessage,
   serializeServerMessage,
   type ClientMessage,
@@ -56,8 +57,6 @@ type State = 'awaiting-open' | 'active' | 'paused' | 'closing' | 'disconnecting'
 
 /** How long a client gets to answer `disconnect` with `close`, and to drop the socket after `closed`. */
 const CLIENT_GRACE_MS = 10_000;
-/** §1: a text message is at most 65,535 characters. */
-const MAX_TEXT_MESSAGE = 65_535;
 const POSITION_DRIFT_WARN_SECONDS = 1;
 
 export class AudioHookSession {
@@ -144,7 +143,7 @@ export class AudioHookSession {
   private onText(text: string): void {
     if (this.state === 'ended') return;
     this.lastActivity = Date.now();
-    if (text.length > MAX_TEXT_MESSAGE) return this.protocolError('message too large', 'size');
+    if (text.length > MAX_TEXT_MESSAGE_LENGTH) return this.protocolError('message too large', 'size');
     const parsed = parseClientMessage(text);
     if (!parsed.ok) return this.protocolError(parsed.error, 'parse');
     const msg = parsed.message;

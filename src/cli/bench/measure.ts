@@ -11,8 +11,8 @@ import {
   spawnServer,
   stop,
   waitReady,
-  type ServerStatsSnapshot,
 } from './processes.js';
+import type { StatsSnapshot } from '../../server/stats.js';
 
 export interface SizeOptions {
   sessions: number;
@@ -46,7 +46,7 @@ export interface BenchRow {
   notes: string[];
 }
 
-const cpuMicros = (s: ServerStatsSnapshot): number => s.cpu.userMicros + s.cpu.systemMicros;
+const cpuMicros = (s: StatsSnapshot): number => s.cpu.userMicros + s.cpu.systemMicros;
 
 export async function measureSize(o: SizeOptions): Promise<BenchRow> {
   const port = await freePort();
@@ -63,7 +63,7 @@ export async function measureSize(o: SizeOptions): Promise<BenchRow> {
   const notes: string[] = [];
   try {
     await waitReady(server);
-    const stats = (): Promise<ServerStatsSnapshot> => getJson<ServerStatsSnapshot>(`${server.base}/stats`);
+    const stats = (): Promise<StatsSnapshot> => getJson<StatsSnapshot>(`${server.base}/stats`);
     const idle = await stats();
 
     const rampSeconds = o.sessions / o.rate;
@@ -130,7 +130,7 @@ export async function measureSize(o: SizeOptions): Promise<BenchRow> {
     const received = Number(report.events ?? 0);
     const sent = end.eventsSent - idle.eventsSent;
     const undelivered = end.eventsUndelivered - idle.eventsUndelivered;
-    const serverProtocolErrors = (end.protocolErrors ?? 0) - (idle.protocolErrors ?? 0);
+    const serverProtocolErrors = end.protocolErrors - idle.protocolErrors;
     const open = (report.openLatencyMs as { p50: number; p99: number } | undefined) ?? { p50: NaN, p99: NaN };
     const active = Math.max(1, s0.sessions);
 

@@ -7,19 +7,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 
-/** The /stats fields the bench reads. */
-export interface ServerStatsSnapshot {
-  sessions: number;
-  cpu: { userMicros: number; systemMicros: number };
-  rssBytes: number;
-  heapUsedBytes: number;
-  eventLatencyMs: { count: number; p50: number; p99: number; max: number };
-  eventsSent: number;
-  eventsQueued: number;
-  eventsUndelivered: number;
-  protocolErrors?: number;
-}
-
 export const HOST = '127.0.0.1';
 
 export function freePort(): Promise<number> {

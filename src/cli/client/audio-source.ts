@@ -4,12 +4,11 @@
  * same Buffers are shared by every session (load mode runs thousands of sessions off one file).
  */
 import { readFile } from 'node:fs/promises';
-import { decodeMulaw } from '../../audio/mulaw.js';
-import { interleave } from '../../audio/frames.js';
+import { interleave, splitChannels } from '../../audio/frames.js';
 import { parseWav, resampleLinear } from '../../audio/wav.js';
+import { SAMPLE_RATE } from '../../protocol/media.js';
 import type { MediaChannel, MediaOffer } from '../../protocol/messages.js';
 
-export const SAMPLE_RATE = 8000;
 /** The Genesys tools send 200 ms frames. */
 export const FRAME_SECONDS = 0.2;
 export const FRAME_SAMPLES = SAMPLE_RATE * FRAME_SECONDS;
@@ -65,27 +64,6 @@ export function createAudioSource(name: string, channels: { external: Int16Array
   };
 }
 
-/** Interleaved little-endian PCM16 or µ-law bytes → one Int16Array per channel. */
-function deinterleave(data: Uint8Array, format: 'PCMU' | 'L16', channelCount: number): Int16Array[] {
-  const samples =
-    format === 'PCMU'
-      ? decodeMulaw(data)
-      : (() => {
-          const n = Math.floor(data.length / 2);
-          const out = new Int16Array(n);
-          for (let i = 0; i < n; i++) out[i] = (data[2 * i] as number) | ((data[2 * i + 1] as number) << 8);
-          return out;
-        })();
-  const n = Math.floor(samples.length / channelCount);
-  const outs: Int16Array[] = [];
-  for (let c = 0; c < channelCount; c++) {
-    const out = new Int16Array(n);
-    for (let i = 0, j = c; i < n; i++, j += channelCount) out[i] = samples[j] as number;
-    outs.push(out);
-  }
-  return outs;
-}
-
 /**
  * Reads a WAV (µ-law or PCM16, any rate, mono or stereo). Stereo: left = customer (external),
  * right = agent (internal); channels past the second are ignored. Mono goes to the customer
@@ -104,7 +82,7 @@ export async function loadWavSource(path: string): Promise<AudioSource> {
   } catch (err) {
     throw new Error(`${path}: ${(err as Error).message}`);
   }
-  let channels = deinterleave(wav.data, wav.format, wav.channels);
+  let channels = splitChannels(wav.data, wav.format, wav.channels);
   if (wav.sampleRate !== SAMPLE_RATE) channels = channels.map((c) => resampleLinear(c, wav.sampleRate, SAMPLE_RATE));
   const [external, internal] = channels;
   if (!external || external.length === 0) throw new Error(`${path}: no audio`);

@@ -17,8 +17,6 @@ export interface SessionTimers {
 }
 export const GENESYS_TIMERS: SessionTimers = { openMs: 5_000, firstPingMs: 1_000, pingIntervalMs: 5_000, closeMs: 10_000 };
 
-/** Longest text message either side may send (§1). */
-export const MAX_TEXT = 65_535;
 /** Rate limits in use by existing connectors (§7): over them Genesys would answer 429. */
 export const RATE_PER_SECOND = 5;
 export const RATE_BURST = 25;

@@ -11,14 +11,14 @@ import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
 import { NULL_UUID } from '../../protocol/auth.js';
 import { formatDuration } from '../../protocol/duration.js';
-import { parseServerMessage, serializeClientMessage, type ClientMessageType, type MediaOffer, type ServerMessage } from '../../protocol/messages.js';
+import { MAX_TEXT_MESSAGE_LENGTH, parseServerMessage, serializeClientMessage, type ClientMessageType, type MediaOffer, type ServerMessage } from '../../protocol/messages.js';
 import { FRAME_SECONDS, type AudioSource } from './audio-source.js';
 import { connect } from './connect.js';
 import { compileScript, EMPTY_SCRIPT, type CallScript, type ScriptAction } from './script.js';
 import { defaultTicker, type Ticker } from './ticker.js';
 import { checkEvent, checkOpened, type Transcript } from './validate.js';
 import { emptySummary, type SessionSummary } from './summary.js';
-import { GENESYS_OFFERS, GENESYS_TIMERS, MAX_TEXT, RATE_BURST, RATE_PER_SECOND, type SessionTimers } from './genesys.js';
+import { GENESYS_OFFERS, GENESYS_TIMERS, RATE_BURST, RATE_PER_SECOND, type SessionTimers } from './genesys.js';
 
 export interface SessionOptions {
   url: string;
@@ -345,7 +345,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionSummary> 
     const now = performance.now();
     if (isBinary) return violation('binary frame from a transcription server', 415);
     const text = data.toString('utf8');
-    if (text.length > MAX_TEXT) return violation(`text message of ${text.length} characters (max ${MAX_TEXT})`, 413);
+    if (text.length > MAX_TEXT_MESSAGE_LENGTH) return violation(`text message of ${text.length} characters (max ${MAX_TEXT_MESSAGE_LENGTH})`, 413);
     const parsed = parseServerMessage(text);
     if (!parsed.ok) return violation(`malformed server message: ${parsed.error}`, 400);
     const m = parsed.message;
