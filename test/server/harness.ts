@@ -7,7 +7,7 @@ import { createEngineRegistry } from '../../src/engines/registry.js';
 import { createSimulatedEngine } from '../../src/engines/simulated/index.js';
 import type { EngineStream, SpeechEngine } from '../../src/engines/types.js';
 import { interleave } from '../../src/audio/frames.js';
-import { signRequest } from '../../src/protocol/signature.js';
+import { upgradeHeaders } from '../../src/cli/client/connect.js';
 import { startServer } from '../../src/server/server.js';
 
 export const API_KEY = 'test-api-key';
@@ -112,7 +112,6 @@ export class TestClient {
       orgId?: string;
       sessionId?: string;
       headers?: Record<string, string>;
-      nowSeconds?: number;
       /** The host the client believes it talks to (a proxy in front), signed instead of the URL's. */
       signedAuthority?: string;
     } = {},
@@ -122,27 +121,16 @@ export class TestClient {
     const correlationId = randomUUID();
     const apiKey = opts.apiKey ?? API_KEY;
     const u = new URL(url);
-    const headers: Record<string, string> = {
-      'Audiohook-Organization-Id': orgId,
-      'Audiohook-Session-Id': sessionId,
-      'Audiohook-Correlation-Id': correlationId,
-      'X-API-KEY': apiKey,
-    };
     const secret = opts.secret === undefined ? CLIENT_SECRET : opts.secret;
-    if (secret !== null) {
-      const sig = signRequest({
-        requestTarget: u.pathname + u.search,
-        authority: opts.signedAuthority ?? u.host,
-        organizationId: orgId,
-        sessionId,
-        correlationId,
-        apiKey,
-        clientSecret: secret,
-        nowSeconds: opts.nowSeconds ?? Math.floor(Date.now() / 1000),
-      });
-      headers['Signature-Input'] = sig['signature-input'];
-      headers['Signature'] = sig.signature;
-    }
+    // The CLI's own upgrade (the one users run); a proxied client signs the host it believes in.
+    const headers = upgradeHeaders({
+      url: opts.signedAuthority ? `${u.protocol}//${opts.signedAuthority}${u.pathname}${u.search}` : url,
+      apiKey,
+      clientSecret: secret ?? undefined,
+      organizationId: orgId,
+      sessionId,
+      correlationId,
+    });
     Object.assign(headers, opts.headers ?? {});
     const ws = new WebSocket(url, { headers });
     return new Promise((resolve, reject) => {
