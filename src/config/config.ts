@@ -6,31 +6,8 @@
  */
 import { z } from 'zod';
 import { isUuid } from '../protocol/auth.js';
-
-const bool = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''].includes(v), 'must be true or false')
-  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
-
-const intIn = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
-
-const positiveNumber = z
-  .string()
-  .trim()
-  .transform(Number)
-  .pipe(z.number().positive('must be a positive number').finite());
-
-const csv = z
-  .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+import { bool, csv, intIn, positiveNumber } from './env.js';
+import { googleEnv, googleSetup, type GoogleEngineOptions } from '../engines/google/options.js';
 
 const base64Secret = z
   .string()
@@ -79,6 +56,7 @@ const envSchema = z.object({
   SIGNATURE_MAX_AGE_SECONDS: intIn(1, 3600).default(10),
   TRUST_PROXY: bool.default(false),
   SHUTDOWN_GRACE_SECONDS: positiveNumber.default(30),
+  ...googleEnv,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -106,6 +84,10 @@ export interface Config {
   signatureMaxAgeSeconds: number;
   trustProxy: boolean;
   shutdownGraceMs: number;
+  /** Options of each vendor engine this server is configured for. */
+  engines: { google?: GoogleEngineOptions };
+  /** Vendor engines the product has but this server is not configured for, with why. */
+  unconfiguredEngines: Record<string, string>;
 }
 
 export class ConfigError extends Error {
@@ -131,6 +113,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = e.NODE_ENV === 'production';
   if (keys.size === 0 && production) {
     problems.push('GENESYS_API_KEY: required in production (or GENESYS_API_KEYS); without it anyone could connect');
+  }
+
+  const engines: Config['engines'] = {};
+  const unconfiguredEngines: Record<string, string> = {};
+  const google = googleSetup(e, production);
+  if (google.configured) engines.google = google.options;
+  else {
+    unconfiguredEngines['google'] = google.reason;
+    problems.push(...google.problems);
+  }
+  const defaultUnconfigured = unconfiguredEngines[e.DEFAULT_SPEECH_PROVIDER];
+  if (defaultUnconfigured && !problems.some((p) => defaultUnconfigured.includes(p))) {
+    problems.push(`DEFAULT_SPEECH_PROVIDER: '${e.DEFAULT_SPEECH_PROVIDER}' is not configured: ${defaultUnconfigured}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -161,5 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signatureMaxAgeSeconds: e.SIGNATURE_MAX_AGE_SECONDS,
     trustProxy: e.TRUST_PROXY,
     shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+    engines,
+    unconfiguredEngines,
   };
 }

@@ -21,6 +21,17 @@ export interface EngineCapabilities {
    * decode — e.g. Google's MULAW encoding. PCM16 `push` must work regardless (L16 media).
    */
   mulawInput?: boolean;
+  /**
+   * A vendor stream lives at most this long (ms of audio); the channel pipeline replaces it before
+   * then, at a pause in speech, replaying the audio not yet finalized (e.g. Google: ~5 minutes).
+   */
+  maxStreamMs?: number;
+  /**
+   * Streams can fail and be restarted (a remote vendor): the channel pipeline keeps the audio not
+   * yet finalized (bounded) so that a restarted stream gets it again and no word is lost. Engines
+   * that cannot fail (simulated) leave it off and skip that copy. Such engines take PCM16 only.
+   */
+  restartable?: boolean;
 }
 
 export interface RecognizedWord {
@@ -47,6 +58,37 @@ export interface RecognitionResult {
   language?: string;
 }
 
+/** Why an engine stream failed, and whether starting a new stream may help. */
+export type EngineErrorKind = 'auth' | 'quota' | 'unavailable' | 'bad-input' | 'internal';
+
+/**
+ * What an engine reports through `onError`. `message` is safe to show a Genesys admin (it goes
+ * into the `disconnect` info when the failure is final): no secrets, no transcript text.
+ */
+export class EngineError extends Error {
+  constructor(
+    message: string,
+    readonly kind: EngineErrorKind,
+    readonly retryable: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'EngineError';
+  }
+}
+
+/**
+ * A recognizer of whole utterances (OpenAI, pocketsphinx…), turned into an engine by the
+ * utterance buffer. Word times are relative to `pcm[0]`.
+ */
+export interface UtteranceRecognizer {
+  readonly name: string;
+  recognize(
+    pcm: Int16Array,
+    options: { language: string; sampleRate: number; signal: AbortSignal },
+  ): Promise<Omit<RecognitionResult, 'isFinal' | 'startMs' | 'endMs'>>;
+}
+
 export interface EngineStreamOptions {
   /** BCP-47 language tag, e.g. `en-US`. */
   language: string;
@@ -55,7 +97,11 @@ export interface EngineStreamOptions {
   /** Whether the session wants interim hypotheses (switchable per session). */
   interimResults: boolean;
   onResult(result: RecognitionResult): void;
-  /** A failure the stream could not recover from by itself. The stream is dead after it. */
+  /**
+   * A failure the stream could not recover from by itself, reported once; the stream is dead
+   * after it. An `EngineError` says whether a new stream may help; any other error counts as
+   * retryable. Engines never retry a failed vendor stream themselves: the pipeline does.
+   */
   onError(error: Error): void;
   log: Logger;
 }

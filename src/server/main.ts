@@ -2,7 +2,7 @@
 /** Entry point: configuration, engines, server, graceful shutdown. */
 import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config/config.js';
-import { createConfiguredEngines } from '../engines/index.js';
+import { createConfiguredEngines } from '../engines/configured.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 

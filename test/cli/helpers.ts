@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { loadConfig } from '../../src/config/config.js';
-import { createConfiguredEngines } from '../../src/engines/index.js';
+import { createConfiguredEngines } from '../../src/engines/configured.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { simulate } from '../../src/cli/simulate.js';
 

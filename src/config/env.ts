@@ -1,0 +1,43 @@
+/**
+ * Parsers for environment values, shared by the core configuration and the engines' fragments.
+ * Every value arrives as a string; empty strings have already been removed ("not set").
+ */
+import { z } from 'zod';
+
+export const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''].includes(v), 'must be true or false')
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+export const intIn = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+export const numberIn = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .transform(Number)
+    .pipe(z.number().finite('must be a number').min(min).max(max));
+
+export const positiveNumber = z
+  .string()
+  .trim()
+  .transform(Number)
+  .pipe(z.number().positive('must be a positive number').finite());
+
+export const csv = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+
+/** `host`, `host:port` or `[v6]:port`. */
+export const hostPort = z
+  .string()
+  .trim()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'must be host or host:port (no scheme, no path)');

@@ -1,0 +1,19 @@
+/**
+ * The engines this server can run, built from configuration. Vendor engines are imported only
+ * when configured, so a deployment without them never loads their SDKs.
+ */
+import type { Config } from '../config/config.js';
+import { createEngineRegistry, type EngineRegistry } from './registry.js';
+import { createSimulatedEngine } from './simulated/index.js';
+import type { SpeechEngine } from './types.js';
+
+export async function createConfiguredEngines(
+  config: Pick<Config, 'defaultVendor' | 'engines' | 'unconfiguredEngines'>,
+): Promise<EngineRegistry> {
+  const engines: SpeechEngine[] = [createSimulatedEngine()];
+  if (config.engines.google) {
+    const { createGoogleEngine } = await import('./google/index.js');
+    engines.push(createGoogleEngine(config.engines.google));
+  }
+  return createEngineRegistry(engines, config.defaultVendor, config.unconfiguredEngines);
+}
