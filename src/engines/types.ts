@@ -33,6 +33,8 @@ export interface EngineCapabilities {
    */
   restartable?: boolean;
 }
+// With `maxStreamMs`, an engine promises that `flush()` ends its vendor stream and that the next
+// push starts a fresh one: the pipeline counts a stream's age from its opening or last flush.
 
 export interface RecognizedWord {
   text: string;
@@ -96,6 +98,11 @@ export interface EngineStreamOptions {
   sampleRate: number;
   /** Whether the session wants interim hypotheses (switchable per session). */
   interimResults: boolean;
+  /**
+   * Words and phrases the call is likely to contain (product names, surnames: `customConfig.phrases`,
+   * validated at `open`), for engines that can be biased towards them.
+   */
+  phrases?: readonly string[];
   onResult(result: RecognitionResult): void;
   /**
    * A failure the stream could not recover from by itself, reported once; the stream is dead

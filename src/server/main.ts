@@ -29,7 +29,7 @@ process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejectio
 if (!config.apiKeys) {
   log.warn('authentication DISABLED: no GENESYS_API_KEY / GENESYS_API_KEYS set (development only; refused when NODE_ENV=production)');
 }
-const engines = createConfiguredEngines(config);
+const engines = await createConfiguredEngines(config);
 const server = await startServer(config, { engines, log }).catch((err: NodeJS.ErrnoException) => {
   log.fatal({ code: err.code, port: config.port, host: config.host }, `cannot listen: ${err.message}`);
   process.exit(1);

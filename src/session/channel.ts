@@ -1,11 +1,13 @@
 /**
  * One audio channel of a session: an engine stream, its place on the stream timeline, and the
- * turning of engine results into transcript entities. Engine-stream retry lives here, once, so
- * no vendor writes its own.
+ * turning of engine results into transcript entities. Engine-stream restarts (after a failure,
+ * with back-off) and rotations (before a vendor's stream-length limit) live here, once, with the
+ * replay of the audio no final covers yet, so no vendor writes its own.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { EngineStream, RecognitionResult, SpeechEngine } from '../engines/types.js';
+import { ReplayBuffer } from '../engines/kit/replay.js';
+import { EngineError, type EngineStream, type RecognitionResult, type SpeechEngine } from '../engines/types.js';
 import { splitChannelsInto, type AudioFormat } from '../audio/frames.js';
 import { SAMPLE_RATE } from '../protocol/media.js';
 import { buildTranscriptEntity, splitLongResult } from '../transcript/builder.js';
@@ -15,17 +17,22 @@ import type { StreamTimeline } from './timeline.js';
 /** Restarts allowed within RESTART_WINDOW_MS before the channel gives up. */
 const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 60_000;
+/** Back-off before the 1st, 2nd, 3rd restart in the window: quick first, then about a second (as LiveKit). */
+const RESTART_DELAYS_MS = [100, 1000, 2000] as const;
+/** Unfinalized audio kept for a replacement stream; beyond it the oldest is lost (and counted). */
+const REPLAY_MAX_MS = 30_000;
 
 export interface ChannelOptions {
   channelId: number;
   engine: SpeechEngine;
   language: string;
   interimResults: boolean;
+  phrases?: readonly string[] | undefined;
   tokenLanguage: 'full' | 'primary';
   timeline: StreamTimeline;
   log: Logger;
   emit(entity: TranscriptEntity, isFinal: boolean): void;
-  /** The engine failed more often than the retry budget allows. */
+  /** The engine refused the stream, or failed more often than the retry budget allows. */
   onFatal(error: Error): void;
 }
 
@@ -36,6 +43,20 @@ interface OpenStream {
   /** The language this stream was opened in: its late results keep it after a change. */
   language: string;
   utteranceId: string | undefined;
+  /** Channel sample index up to which final results cover this stream's audio. */
+  finalizedTo: number;
+  /** Where the vendor stream's age counts from (its opening or its last flush). */
+  ageFrom: number;
+  /** Replaced after a failure or a rotation: the replacement re-recognizes its unfinalized audio. */
+  superseded: boolean;
+}
+
+/** What happened to a channel's engine streams, for the session's last log line. */
+export interface ChannelCounters {
+  restarts: number;
+  rotations: number;
+  /** Audio no stream will transcribe: pushed while no stream could take it, or past the replay cap. */
+  lostSamples: number;
 }
 
 export class ChannelPipeline {
@@ -43,41 +64,80 @@ export class ChannelPipeline {
   private samplesPushed = 0;
   private language: string;
   private restarts: number[] = [];
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** The utterance a failed stream left open: its replacement's results keep the id. */
+  private pendingUtteranceId: string | undefined;
   private closed = false;
   /** Streams of the previous language still finalizing. */
   private readonly retiring = new Set<Promise<void>>();
+  /** Audio not yet covered by a final, for engines whose streams can fail (capabilities.restartable). */
+  private readonly replay: ReplayBuffer | undefined;
+  private readonly rotation: { afterSamples: number; hardSamples: number } | undefined;
+  private readonly counts = { restarts: 0, rotations: 0, lostSamples: 0 };
 
   constructor(private readonly options: ChannelOptions) {
     this.language = options.language;
-    this.current = this.openStream();
+    const caps = options.engine.capabilities;
+    if (caps.restartable) this.replay = new ReplayBuffer((REPLAY_MAX_MS * SAMPLE_RATE) / 1000);
+    if (caps.maxStreamMs) {
+      // Replace at the first pause past 80 % of the limit; at 95 % without waiting for one.
+      const limit = (caps.maxStreamMs * SAMPLE_RATE) / 1000;
+      this.rotation = { afterSamples: Math.floor(limit * 0.8), hardSamples: Math.floor(limit * 0.95) };
+    }
+    this.current = this.openStream(0, undefined);
   }
 
   get channelId(): number {
     return this.options.channelId;
   }
 
+  get counters(): ChannelCounters {
+    return { ...this.counts, lostSamples: this.counts.lostSamples + (this.replay?.droppedSamples ?? 0) };
+  }
+
   /** Whether the engine takes µ-law as it arrives (see EngineCapabilities.mulawInput). */
   get takesMulaw(): boolean {
-    return this.options.engine.capabilities.mulawInput === true && this.current?.stream.pushMulaw !== undefined;
+    return this.options.engine.capabilities.mulawInput === true && !this.replay && this.current?.stream.pushMulaw !== undefined;
   }
 
   push(samples: Int16Array): void {
     if (this.closed) return;
-    this.current?.stream.push(samples);
+    const at = this.samplesPushed;
     this.samplesPushed += samples.length;
+    this.replay?.append(samples, at);
+    const cur = this.current;
+    if (!cur) {
+      // Waiting for a restart: the replay buffer holds the audio, if the engine has one.
+      if (!this.replay) this.counts.lostSamples += samples.length;
+      return;
+    }
+    cur.stream.push(samples);
+    if (this.rotation && this.samplesPushed - cur.ageFrom >= this.rotation.hardSamples) this.replaceStream('no pause before the stream limit');
   }
 
   /** A whole interleaved PCMU frame; the engine reads this channel's bytes in place. */
   pushMulaw(frame: Uint8Array, channelCount: number): void {
     if (this.closed) return;
-    this.current?.stream.pushMulaw?.(frame, this.options.channelId, channelCount);
-    this.samplesPushed += frame.length / channelCount;
+    const n = frame.length / channelCount;
+    this.samplesPushed += n;
+    if (this.current) this.current.stream.pushMulaw?.(frame, this.options.channelId, channelCount);
+    else this.counts.lostSamples += n;
   }
 
   /** Finalizes the utterance in progress (pause, close), including a stream retired by a language change. */
   async flush(): Promise<void> {
     if (this.closed) return;
-    await Promise.all([this.current?.stream.flush(), ...this.retiring]);
+    // Audio waiting for a restart is transcribed now rather than after the back-off.
+    if (this.restartTimer) this.restartNow();
+    const entry = this.current;
+    const upTo = this.samplesPushed;
+    await Promise.all([entry?.stream.flush(), ...this.retiring]);
+    if (entry && entry === this.current) {
+      // Every result for audio pushed before the flush has been delivered; the vendor stream starts afresh.
+      entry.finalizedTo = Math.max(entry.finalizedTo, upTo);
+      entry.ageFrom = this.samplesPushed;
+      this.replay?.discardBefore(upTo);
+    }
   }
 
   /**
@@ -89,37 +149,38 @@ export class ChannelPipeline {
     if (this.closed || language === this.language) return;
     const old = this.current;
     this.language = language;
-    this.current = this.openStream();
-    if (!old) return;
-    const retiring = old.stream
-      .flush()
-      .catch((err: unknown) => this.options.log.warn({ err, channel: this.channelId }, 'flush before language change failed'))
-      .then(() => old.stream.close())
-      .catch(() => {});
-    this.retiring.add(retiring);
-    await retiring;
-    this.retiring.delete(retiring);
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    this.replay?.discardBefore(this.samplesPushed);
+    this.current = this.openStream(this.samplesPushed, undefined);
+    if (old) await this.retire(old, 'language change');
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.restartTimer);
+    this.replay?.clear();
     const s = this.current;
     this.current = undefined;
     await s?.stream.close().catch((err: unknown) => this.options.log.debug({ err }, 'engine stream close failed'));
   }
 
-  private openStream(): OpenStream {
+  private openStream(baseSample: number, utteranceId: string | undefined): OpenStream {
     const entry: OpenStream = {
       stream: undefined as unknown as EngineStream,
-      baseSample: this.samplesPushed,
+      baseSample,
       language: this.language,
-      utteranceId: undefined,
+      utteranceId,
+      finalizedTo: baseSample,
+      ageFrom: baseSample,
+      superseded: false,
     };
     entry.stream = this.options.engine.openStream({
       language: this.language,
       sampleRate: SAMPLE_RATE,
       interimResults: this.options.interimResults,
+      ...(this.options.phrases ? { phrases: this.options.phrases } : {}),
       log: this.options.log,
       onResult: (result) => this.handleResult(entry, result),
       onError: (error) => this.handleError(entry, error),
@@ -127,14 +188,76 @@ export class ChannelPipeline {
     return entry;
   }
 
+  /** Flushes a stream that new audio no longer reaches, then closes it. */
+  private async retire(old: OpenStream, why: string): Promise<void> {
+    const retiring = old.stream
+      .flush()
+      .catch((err: unknown) => this.options.log.warn({ err, channel: this.channelId, why }, 'engine flush of a retired stream failed'))
+      .then(() => old.stream.close())
+      .catch(() => {});
+    this.retiring.add(retiring);
+    await retiring;
+    this.retiring.delete(retiring);
+  }
+
+  /**
+   * Replaces the current stream by one that starts where the last final ended and is given the
+   * audio since then: the old stream's unfinished hypothesis is abandoned and recognized again,
+   * so no word is lost or doubled, and the open utterance keeps its id.
+   */
+  private replaceStream(why: string): void {
+    const old = this.current;
+    if (!old) return;
+    this.counts.rotations += 1;
+    this.options.log.debug({ channel: this.channelId, why, streamSeconds: (this.samplesPushed - old.ageFrom) / SAMPLE_RATE }, 'engine stream rotated');
+    if (!this.replay) {
+      this.current = this.openStream(this.samplesPushed, undefined);
+      void this.retire(old, why);
+      return;
+    }
+    old.superseded = true;
+    void old.stream.close().catch(() => {});
+    this.current = undefined;
+    this.startFromReplay(old.utteranceId);
+  }
+
+  private startFromReplay(utteranceId: string | undefined): void {
+    const from = this.replay ? this.replay.start : this.samplesPushed;
+    const entry = this.openStream(from, utteranceId);
+    this.current = entry;
+    if (this.replay) for (const pcm of this.replay.read()) entry.stream.push(pcm);
+  }
+
+  private restartNow(): void {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    if (this.closed || this.current) return;
+    this.counts.restarts += 1;
+    this.startFromReplay(this.pendingUtteranceId);
+    this.pendingUtteranceId = undefined;
+  }
+
   private handleResult(entry: OpenStream, result: RecognitionResult): void {
-    if (this.closed) return;
+    if (this.closed || entry.superseded) return;
     if (!result.isFinal && !this.options.interimResults) return;
+    if (result.isFinal) {
+      const end = entry.baseSample + Math.round((result.endMs * SAMPLE_RATE) / 1000);
+      if (end > entry.finalizedTo) entry.finalizedTo = end;
+      if (entry === this.current) this.replay?.discardBefore(entry.finalizedTo);
+    }
     if (result.text.trim() === '') {
       // An empty final still closes the utterance its interims opened.
       if (result.isFinal) entry.utteranceId = undefined;
-      return;
+    } else {
+      this.emitResult(entry, result);
     }
+    // A final is a pause in speech: the moment to replace a stream nearing its vendor's limit.
+    if (result.isFinal && entry === this.current && this.rotation && this.samplesPushed - entry.ageFrom >= this.rotation.afterSamples) {
+      this.replaceStream('stream limit near');
+    }
+  }
+
+  private emitResult(entry: OpenStream, result: RecognitionResult): void {
     const utteranceId = (entry.utteranceId ??= randomUUID());
     if (result.isFinal) entry.utteranceId = undefined;
     const toStreamSeconds = (engineMs: number, edge?: 'start' | 'end') => {
@@ -158,22 +281,28 @@ export class ChannelPipeline {
 
   private handleError(entry: OpenStream, error: Error): void {
     if (this.closed || entry !== this.current) return;
+    entry.superseded = true;
+    this.current = undefined;
+    void entry.stream.close().catch(() => {});
+    const log = this.options.log;
+    if (error instanceof EngineError && !error.retryable) {
+      log.error({ err: error, channel: this.channelId, kind: error.kind }, 'speech engine refused the stream');
+      return this.options.onFatal(error);
+    }
     const now = Date.now();
     this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
     if (this.restarts.length >= MAX_RESTARTS) {
-      this.options.log.error({ err: error, channel: this.channelId, restarts: this.restarts.length }, 'speech engine failed repeatedly; giving up on channel');
-      this.current = undefined;
-      this.options.onFatal(error);
-      return;
+      log.error({ err: error, channel: this.channelId, restarts: this.restarts.length }, 'speech engine failed repeatedly; giving up on channel');
+      return this.options.onFatal(error);
     }
+    const delay = RESTART_DELAYS_MS[this.restarts.length] ?? 1000;
     this.restarts.push(now);
-    // Audio pushed into the failed stream since its last final is not recoverable from here.
-    this.options.log.warn(
-      { err: error, channel: this.channelId, utteranceInProgress: entry.utteranceId !== undefined },
+    this.pendingUtteranceId = entry.utteranceId;
+    log.warn(
+      { err: error, channel: this.channelId, retryInMs: delay, unfinalizedMs: this.replay ? (this.replay.samples * 1000) / SAMPLE_RATE : undefined },
       'speech engine stream failed; restarting',
     );
-    void entry.stream.close().catch(() => {});
-    this.current = this.openStream();
+    this.restartTimer = setTimeout(() => this.restartNow(), delay);
   }
 }
 

@@ -28,6 +28,8 @@ export type OpenDecision =
       media: MediaOffer | undefined;
       language: string;
       interimResults: boolean;
+      /** `customConfig.phrases`, validated. */
+      phrases: readonly string[] | undefined;
       /** Parameters of the `opened` reply. */
       opened: Record<string, unknown>;
     };
@@ -47,6 +49,8 @@ export function negotiateOpen(p: OpenParameters, ctx: OpenContext): OpenDecision
   const opened: Record<string, unknown> = { media: media ? [media] : [], startPaused: false };
   if (p.supportedLanguages === true) opened['supportedLanguages'] = [...ctx.supportedLanguages];
   const interim = p.customConfig['interimResults'];
+  const phrases = parsePhrases(p.customConfig['phrases']);
+  if (typeof phrases === 'string') return { ok: false, reason: 'error', info: phrases };
   return {
     ok: true,
     probe,
@@ -54,6 +58,26 @@ export function negotiateOpen(p: OpenParameters, ctx: OpenContext): OpenDecision
     media,
     language: p.language?.trim() || ctx.supportedLanguages[0]!,
     interimResults: typeof interim === 'boolean' ? interim : ctx.interimResults,
+    phrases,
     opened,
   };
+}
+
+/** Bounds of `customConfig.phrases`: what one inline phrase set comfortably takes. */
+export const MAX_PHRASES = 500;
+export const MAX_PHRASE_LENGTH = 100;
+
+/** `customConfig.phrases`: a list of non-empty strings, bounded; returns the problem as text. */
+function parsePhrases(value: unknown): readonly string[] | undefined | string {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) return 'customConfig.phrases must be a list of strings';
+  if (value.length > MAX_PHRASES) return `customConfig.phrases: at most ${MAX_PHRASES} phrases`;
+  const phrases: string[] = [];
+  for (const item of value) {
+    if (typeof item !== 'string') return 'customConfig.phrases must be a list of strings';
+    const phrase = item.trim().replace(/\s+/g, ' ');
+    if (phrase.length > MAX_PHRASE_LENGTH) return `customConfig.phrases: each phrase at most ${MAX_PHRASE_LENGTH} characters`;
+    if (phrase !== '' && !phrases.includes(phrase)) phrases.push(phrase);
+  }
+  return phrases.length > 0 ? phrases : undefined;
 }

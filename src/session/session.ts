@@ -22,6 +22,8 @@ import { negotiateOpen } from './open.js';
 import { noMetrics, type SessionMetrics } from './metrics.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { StreamTimeline } from './timeline.js';
+import { EngineError } from '../engines/types.js';
+import { SAMPLE_RATE } from '../protocol/media.js';
 
 export interface SessionSettings {
   supportedLanguages: readonly string[];
@@ -81,6 +83,8 @@ export class AudioHookSession {
   private maxPositionDrift = 0;
   private driftWarned = false;
   private endReason = 'unknown';
+  /** Engine-stream restarts, rotations and audio no stream could transcribe, over all channels. */
+  private readonly engineCounts = { restarts: 0, rotations: 0, lostSamples: 0 };
   private readonly metrics: SessionMetrics;
   private readonly log: Logger;
 
@@ -294,11 +298,12 @@ export class AudioHookSession {
           engine,
           language: this.language,
           interimResults: decision.interimResults,
+          phrases: decision.phrases,
           tokenLanguage: this.init.settings.tokenLanguage,
           timeline: this.timeline,
           log: this.log,
           emit: (entity, isFinal) => this.emitTranscript(entity, isFinal),
-          onFatal: () => this.disconnect('error', 'speech engine unavailable'),
+          onFatal: (error) => this.disconnect('error', engineFailureInfo(error)),
         }),
     );
   }
@@ -438,7 +443,13 @@ export class AudioHookSession {
   private releaseEngines(): void {
     const channels = this.channels;
     this.channels = [];
-    for (const ch of channels) void ch.close();
+    for (const ch of channels) {
+      const c = ch.counters;
+      this.engineCounts.restarts += c.restarts;
+      this.engineCounts.rotations += c.rotations;
+      this.engineCounts.lostSamples += c.lostSamples;
+      void ch.close();
+    }
   }
 
   private finish(reason: string, endTransport = false): void {
@@ -465,6 +476,9 @@ export class AudioHookSession {
         interimsShed: this.queue.droppedInterims,
         framesDropped: this.framesDropped,
         maxPositionDrift: Math.round(this.maxPositionDrift * 1000) / 1000,
+        engineRestarts: this.engineCounts.restarts,
+        engineRotations: this.engineCounts.rotations,
+        audioNotTranscribedMs: Math.round((this.engineCounts.lostSamples * 1000) / SAMPLE_RATE),
       },
       'session ended',
     );
@@ -483,4 +497,15 @@ export class AudioHookSession {
     await Promise.race([p.then(() => undefined, (err: unknown) => this.log.warn({ err }, `${what} failed`)), timeout]);
     clearTimeout(timer);
   }
+}
+
+/**
+ * The `disconnect` info for an engine that gave up: what the engine said when it refused the
+ * stream (written for a Genesys admin: credentials, permissions, model), else that it is down.
+ */
+function engineFailureInfo(error: Error): string {
+  if (error instanceof EngineError) {
+    return error.retryable ? `speech engine unavailable: ${error.message}` : `speech engine error: ${error.message}`;
+  }
+  return 'speech engine unavailable';
 }

@@ -23,7 +23,7 @@ export async function startRealServer(env: Record<string, string> = {}): Promise
     ...env,
   });
   const log = pino({ level: 'silent' });
-  return startServer(config, { engines: createConfiguredEngines(config), log });
+  return startServer(config, { engines: await createConfiguredEngines(config), log });
 }
 
 export interface Run {

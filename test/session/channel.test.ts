@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { EngineStreamOptions, SpeechEngine } from '../../src/engines/types.js';
 import { parseDuration } from '../../src/protocol/duration.js';
 import { ChannelPipeline } from '../../src/session/channel.js';
@@ -111,24 +111,37 @@ describe('ChannelPipeline', () => {
     expect(parseDuration(out[0]!.entity.data.offset)).toBeCloseTo(0.2, 3);
   });
 
-  it('restarts a failed engine stream from the current position, and gives up after repeated failures', () => {
-    const { streams, out, fatal, feed } = setup();
-    feed(1);
-    streams[0]!.onError(new Error('vendor hiccup'));
-    expect(streams).toHaveLength(2);
-    expect(streams[0]!.closed).toBe(true);
-    feed(1);
-    streams[1]!.onResult({ isFinal: true, text: 'after restart', startMs: 100, endMs: 400 });
-    expect(parseDuration(out[0]!.entity.data.offset)).toBeCloseTo(1.1, 3);
-    // A late error from the old stream is ignored.
-    streams[0]!.onError(new Error('late'));
-    expect(streams).toHaveLength(2);
-    streams[1]!.onError(new Error('2'));
-    streams[2]!.onError(new Error('3'));
-    expect(fatal).toHaveLength(0);
-    streams[3]!.onError(new Error('4'));
-    expect(fatal).toHaveLength(1);
-    expect(streams).toHaveLength(4);
+  it('restarts a failed engine stream after a back-off, and gives up after repeated failures', async () => {
+    vi.useFakeTimers();
+    try {
+      const { ch, streams, out, fatal, feed } = setup();
+      feed(1);
+      streams[0]!.onError(new Error('vendor hiccup'));
+      expect(streams[0]!.closed).toBe(true);
+      // This engine keeps no replay (not restartable): audio during the back-off is lost, and counted.
+      feed(0.05);
+      expect(streams).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(streams).toHaveLength(2);
+      feed(1);
+      streams[1]!.onResult({ isFinal: true, text: 'after restart', startMs: 100, endMs: 400 });
+      expect(parseDuration(out[0]!.entity.data.offset)).toBeCloseTo(1.15, 3);
+      expect(ch.counters).toEqual({ restarts: 1, rotations: 0, lostSamples: 400 });
+      // A late error from the old stream is ignored.
+      streams[0]!.onError(new Error('late'));
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(streams).toHaveLength(2);
+      streams[1]!.onError(new Error('2'));
+      await vi.advanceTimersByTimeAsync(1000);
+      streams[2]!.onError(new Error('3'));
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(fatal).toHaveLength(0);
+      streams[3]!.onError(new Error('4'));
+      expect(fatal).toHaveLength(1);
+      expect(streams).toHaveLength(4);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('delivers nothing after close', async () => {

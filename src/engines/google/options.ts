@@ -12,14 +12,25 @@ export type GoogleModel = (typeof GOOGLE_MODELS)[number];
 
 export const googleEnv = {
   GOOGLE_CLOUD_PROJECT: z.string().trim().regex(/^[a-z][a-z0-9-]{4,61}[a-z0-9]$|^[a-z0-9.:-]+$/, 'must be a project id').optional(),
-  GOOGLE_APPLICATION_CREDENTIALS: z.string().trim().optional(),
+  GOOGLE_APPLICATION_CREDENTIALS: z
+    .string()
+    .trim()
+    .transform((value, ctx) => {
+      const { account, problem } = readServiceAccount(value);
+      if (!account) {
+        ctx.addIssue({ code: 'custom', message: problem ?? 'invalid' });
+        return z.NEVER;
+      }
+      return account;
+    })
+    .optional(),
   GOOGLE_SPEECH_MODEL: z.string().trim().toLowerCase().pipe(z.enum(GOOGLE_MODELS)).default('chirp_2'),
   GOOGLE_SPEECH_LOCATION: z.string().trim().toLowerCase().regex(/^[a-z0-9-]+$/, 'must be a location such as us-central1, eu or global').default('us-central1'),
   GOOGLE_SPEECH_ENDPOINT: hostPort.optional(),
   GOOGLE_SPEECH_INSECURE: bool.default(false),
   GOOGLE_DEFAULT_CONFIDENCE: numberIn(0.01, 1).default(0.9),
   GOOGLE_STREAMS_PER_CONNECTION: intIn(1, 1000).default(100),
-  GOOGLE_STREAM_ROTATE_SECONDS: intIn(5, 295).default(240),
+  GOOGLE_STREAM_LIMIT_SECONDS: intIn(5, 305).default(300),
   GOOGLE_PHRASE_BOOST: numberIn(0, 20).default(10),
 };
 
@@ -44,8 +55,11 @@ export interface GoogleEngineOptions {
   defaultConfidence: number;
   /** Concurrent streams per HTTP/2 connection before another connection is opened. */
   streamsPerConnection: number;
-  /** A stream is replaced at the first pause after this much audio (Google ends streams at ~5 min). */
-  rotateAfterMs: number;
+  /**
+   * Google ends a stream after about 5 minutes: streams are replaced at the first pause after
+   * 80 % of this, and without waiting for one at 95 %.
+   */
+  streamLimitMs: number;
   /** Boost of `customConfig.phrases` in the inline phrase set. */
   phraseBoost: number;
 }
@@ -64,38 +78,32 @@ export function endpointFor(location: string): string {
  * connector users paste it into App Platform, the JSON itself.
  */
 function readServiceAccount(value: string): { account?: ServiceAccount; problem?: string } {
-  const name = 'GOOGLE_APPLICATION_CREDENTIALS';
   let text = value;
   if (!value.startsWith('{')) {
     try {
       text = readFileSync(value, 'utf8');
     } catch (err) {
-      return { problem: `${name}: cannot read the key file (${(err as NodeJS.ErrnoException).code ?? 'error'}); give a path or the JSON itself` };
+      return { problem: `cannot read the key file (${(err as NodeJS.ErrnoException).code ?? 'error'}); give a path or the JSON itself` };
     }
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return { problem: `${name}: not valid JSON (expected a service-account key)` };
+    return { problem: 'not valid JSON (expected a service-account key)' };
   }
   const parsed = z
     .object({ client_email: z.string().min(1), private_key: z.string().includes('PRIVATE KEY'), project_id: z.string().optional() })
     .safeParse(json);
   if (!parsed.success) {
-    return { problem: `${name}: not a service-account key (needs client_email and private_key)` };
+    return { problem: 'not a service-account key (needs client_email and private_key)' };
   }
   return { account: parsed.data };
 }
 
 export function googleSetup(e: GoogleEnv, production: boolean): GoogleSetup {
   const problems: string[] = [];
-  let credentials: ServiceAccount | undefined;
-  if (e.GOOGLE_APPLICATION_CREDENTIALS) {
-    const { account, problem } = readServiceAccount(e.GOOGLE_APPLICATION_CREDENTIALS);
-    if (problem) problems.push(problem);
-    credentials = account;
-  }
+  const credentials = e.GOOGLE_APPLICATION_CREDENTIALS;
   if (e.GOOGLE_SPEECH_INSECURE) {
     if (production) problems.push('GOOGLE_SPEECH_INSECURE: not allowed when NODE_ENV=production (plain-text gRPC without authentication)');
     if (!e.GOOGLE_SPEECH_ENDPOINT) problems.push('GOOGLE_SPEECH_INSECURE: needs GOOGLE_SPEECH_ENDPOINT (the local fake or emulator)');
@@ -120,7 +128,7 @@ export function googleSetup(e: GoogleEnv, production: boolean): GoogleSetup {
       ...(credentials ? { credentials } : {}),
       defaultConfidence: e.GOOGLE_DEFAULT_CONFIDENCE,
       streamsPerConnection: e.GOOGLE_STREAMS_PER_CONNECTION,
-      rotateAfterMs: e.GOOGLE_STREAM_ROTATE_SECONDS * 1000,
+      streamLimitMs: e.GOOGLE_STREAM_LIMIT_SECONDS * 1000,
       phraseBoost: e.GOOGLE_PHRASE_BOOST,
     },
   };

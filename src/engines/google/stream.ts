@@ -1,0 +1,205 @@
+/**
+ * One engine stream on Google Speech v2: a gRPC `StreamingRecognize` call per stretch of audio.
+ * The call opens at the first push, is half-closed by `flush()` (pause, close) or after a few
+ * seconds without audio (Google aborts a call that gets none for ~10 s), and the next push opens
+ * a fresh one: times stay relative to this engine stream through each call's base.
+ *
+ * A failure is reported once, as an EngineError; restarting and replaying audio is the channel
+ * pipeline's job, never this file's.
+ */
+import type { Duplex } from 'node:stream';
+import type { EngineStream, EngineStreamOptions } from '../types.js';
+import { EngineError } from '../types.js';
+import { engineErrorFrom, mapResponse, type SpeechResponse } from './map.js';
+import type { Lease } from './pool.js';
+
+/** Audio is sent in pieces of at least 100 ms (fewer gRPC messages)… */
+const MIN_CHUNK_MS = 100;
+/** …and at most 15,360 bytes, Google's limit for one request. */
+const MAX_CHUNK_BYTES = 15_360;
+/** A call that got no audio this long is finalized and ended before Google's ~10 s audio timeout. */
+export const IDLE_END_MS = 5_000;
+/** Audio the connection has not taken yet; past this the call counts as stalled. */
+const MAX_UNSENT_MS = 30_000;
+
+/** What one call needs from the engine: a client slot and the first request, built per stream. */
+export interface GoogleCallContext {
+  acquire(): Lease<{ _streamingRecognize(): Duplex }>;
+  firstRequest(options: EngineStreamOptions): object;
+  defaultConfidence: number;
+  project: string;
+}
+
+interface Call {
+  duplex: Duplex;
+  lease: Lease<unknown>;
+  times: { baseMs: number; lastFinalEndMs: number };
+  halfClosed: boolean;
+  settled: boolean;
+  done: Promise<void>;
+  settle(): void;
+}
+
+export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOptions): EngineStream {
+  const rate = options.sampleRate;
+  const minChunk = Math.round((rate * MIN_CHUNK_MS) / 1000);
+  const maxChunk = MAX_CHUNK_BYTES / 2;
+  const maxUnsentBytes = (rate * 2 * MAX_UNSENT_MS) / 1000;
+  const pending = new Int16Array(maxChunk);
+  let pendingLength = 0;
+  let samples = 0;
+  let current: Call | undefined;
+  const calls = new Set<Call>();
+  let closed = false;
+  let failed = false;
+  let lastAudioAt = 0;
+
+  function fail(error: EngineError): void {
+    if (closed || failed) return;
+    failed = true;
+    for (const c of calls) endCall(c, true);
+    try {
+      options.onError(error);
+    } catch (err) {
+      options.log.error({ err }, 'google: onError handler threw');
+    }
+  }
+
+  function openCall(): Call {
+    const lease = ctx.acquire();
+    const duplex = lease.client._streamingRecognize();
+    let settle!: () => void;
+    const done = new Promise<void>((resolve) => (settle = resolve));
+    const call: Call = { duplex, lease, times: { baseMs: (samples * 1000) / rate, lastFinalEndMs: 0 }, halfClosed: false, settled: false, done, settle };
+    calls.add(call);
+    duplex.on('data', (response: SpeechResponse) => {
+      if (closed || failed) return;
+      for (const result of mapResponse(response, call.times, ctx.defaultConfidence)) {
+        try {
+          options.onResult(result);
+        } catch (err) {
+          options.log.error({ err }, 'google: onResult threw');
+        }
+      }
+    });
+    duplex.on('error', (err: { code?: unknown; details?: unknown; message?: unknown }) => {
+      const wasOurs = call.settled || closed;
+      endCall(call, false);
+      if (!wasOurs) fail(engineErrorFrom(err, ctx.project));
+    });
+    duplex.on('end', () => {
+      const unexpected = !call.halfClosed && !call.settled && !closed;
+      endCall(call, false);
+      // Google ended the call while we were still sending: a drop, whatever the status said.
+      if (unexpected) fail(new EngineError('Google Speech ended the stream unexpectedly', 'unavailable', true));
+    });
+    duplex.write(ctx.firstRequest(options));
+    sweeper.add(checkIdle);
+    return call;
+  }
+
+  /** Releases a call's slot; `cancel` also stops it at Google (close, failure). */
+  function endCall(call: Call, cancel: boolean): void {
+    if (call.settled) return;
+    call.settled = true;
+    calls.delete(call);
+    if (current === call) current = undefined;
+    if (calls.size === 0) sweeper.delete(checkIdle);
+    call.lease.release();
+    if (cancel) {
+      call.duplex.on('error', () => {}); // the cancellation itself surfaces as CANCELLED
+      (call.duplex as Duplex & { cancel?: () => void }).cancel?.();
+      call.duplex.destroy();
+    }
+    call.settle();
+  }
+
+  function sendPending(): void {
+    if (pendingLength === 0 || !current) return;
+    const audio = Buffer.from(pending.buffer, pending.byteOffset, pendingLength * 2);
+    pendingLength = 0;
+    // Buffer.from(arrayBuffer) shares memory: copy, since `pending` is refilled at once.
+    current.duplex.write({ audio: Buffer.from(audio) });
+    if (current.duplex.writableLength > maxUnsentBytes) {
+      fail(new EngineError('Google Speech is not taking audio (stream stalled)', 'unavailable', true));
+    }
+  }
+
+  /** Half-closes the current call: Google finalizes what it has and ends the call. */
+  function halfClose(): Promise<void> {
+    const call = current;
+    if (!call) return Promise.resolve();
+    sendPending();
+    call.halfClosed = true;
+    current = undefined;
+    call.duplex.end();
+    return call.done;
+  }
+
+  function checkIdle(now: number): void {
+    if (current && !closed && now - lastAudioAt >= IDLE_END_MS) void halfClose();
+  }
+
+  return {
+    push(pcm: Int16Array): void {
+      if (closed || failed) return;
+      lastAudioAt = sweeper.now();
+      current ??= openCall();
+      for (let i = 0; i < pcm.length; ) {
+        const n = Math.min(pcm.length - i, maxChunk - pendingLength);
+        pending.set(pcm.subarray(i, i + n), pendingLength);
+        pendingLength += n;
+        i += n;
+        samples += n;
+        if (pendingLength >= maxChunk) sendPending();
+      }
+      if (pendingLength >= minChunk) sendPending();
+    },
+
+    async flush(): Promise<void> {
+      if (closed || failed) return;
+      await halfClose();
+      // Calls ended earlier for idleness may still be delivering their finals.
+      await Promise.all([...calls].map((c) => c.done));
+    },
+
+    close(): Promise<void> {
+      if (!closed) {
+        closed = true;
+        pendingLength = 0;
+        for (const c of calls) endCall(c, true);
+        sweeper.delete(checkIdle);
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * One process-wide timer checks every open call for idleness: a timer per stream, re-armed on
+ * every frame, would cost thousands of timer updates a second.
+ */
+const sweeper = (() => {
+  const checks = new Set<(now: number) => void>();
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    now: () => Date.now(),
+    add(check: (now: number) => void) {
+      checks.add(check);
+      if (!timer) {
+        timer = setInterval(() => {
+          const now = Date.now();
+          for (const c of checks) c(now);
+        }, 1000);
+        timer.unref();
+      }
+    },
+    delete(check: (now: number) => void) {
+      checks.delete(check);
+      if (checks.size === 0 && timer) {
+        clearInterval(timer);
+        timer = undefined;
+      }
+    },
+  };
+})();
