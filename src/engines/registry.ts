@@ -10,7 +10,11 @@ export type EngineResolution = { ok: true; engine: SpeechEngine } | { ok: false;
 export interface EngineRegistry {
   /** Names of the engines this server can run, for logs and error messages. */
   readonly available: readonly string[];
+  /** The configured engines themselves (start-up warnings, shutdown). */
+  readonly engines: readonly SpeechEngine[];
   resolve(vendor: unknown): EngineResolution;
+  /** Releases every engine's process-wide resources. */
+  close(): Promise<void>;
 }
 
 /**
@@ -26,6 +30,10 @@ export function createEngineRegistry(
   const available = [...byName.keys()];
   return {
     available,
+    engines,
+    async close() {
+      await Promise.all(engines.map((e) => e.close?.().catch(() => {})));
+    },
     resolve(vendor) {
       if (vendor !== undefined && vendor !== null && typeof vendor !== 'string') {
         return { ok: false, reason: 'transcriptionVendor must be a string' };

@@ -140,4 +140,8 @@ export interface SpeechEngine {
   readonly name: string;
   readonly capabilities: EngineCapabilities;
   openStream(options: EngineStreamOptions): EngineStream;
+  /** Configuration worth a warning at start-up (e.g. a model the location may not serve). */
+  readonly warnings?: readonly string[];
+  /** Releases process-wide resources (connections, child processes) at shutdown. */
+  close?(): Promise<void>;
 }

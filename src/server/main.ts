@@ -30,6 +30,9 @@ if (!config.apiKeys) {
   log.warn('authentication DISABLED: no GENESYS_API_KEY / GENESYS_API_KEYS set (development only; refused when NODE_ENV=production)');
 }
 const engines = await createConfiguredEngines(config);
+for (const engine of engines.engines) for (const warning of engine.warnings ?? []) log.warn({ engine: engine.name }, warning);
+for (const [name, why] of Object.entries(config.unconfiguredEngines)) log.info({ engine: name }, `engine not configured: ${why}`);
+log.info({ engines: engines.available, defaultEngine: config.defaultVendor }, 'engines ready');
 const server = await startServer(config, { engines, log }).catch((err: NodeJS.ErrnoException) => {
   log.fatal({ code: err.code, port: config.port, host: config.host }, `cannot listen: ${err.message}`);
   process.exit(1);
@@ -44,6 +47,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     void server
       .drain(config.shutdownGraceMs)
       .then(() => server.close())
+      .then(() => engines.close())
       .then(() => process.exit(0));
   });
 }

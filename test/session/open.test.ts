@@ -56,3 +56,25 @@ describe('negotiateOpen', () => {
     expect(negotiateOpen(params({ customConfig: { transcriptionVendor: 'Nope' } }), ctx)).toMatchObject({ ok: false, reason: 'error', info: expect.stringContaining("'nope'") });
   });
 });
+
+describe('negotiateOpen: customConfig.phrases', () => {
+  const phrases = (value: unknown) => negotiateOpen(params({ customConfig: { phrases: value } }), ctx);
+
+  it('takes a bounded list of strings, trimmed, blanks and repeats left out', () => {
+    expect(phrases([' Acme  Premium ', 'Zyrtec', '', 'Zyrtec'])).toMatchObject({ ok: true, phrases: ['Acme Premium', 'Zyrtec'] });
+    expect(phrases(undefined)).toMatchObject({ ok: true, phrases: undefined });
+    expect(phrases([])).toMatchObject({ ok: true, phrases: undefined });
+  });
+
+  it('refuses anything else at open, probes included, with a clear info', () => {
+    expect(phrases('Acme')).toEqual({ ok: false, reason: 'error', info: 'customConfig.phrases must be a list of strings' });
+    expect(phrases(['ok', 3])).toMatchObject({ ok: false, info: 'customConfig.phrases must be a list of strings' });
+    expect(phrases(Array.from({ length: 501 }, (_, i) => `p${i}`))).toMatchObject({ ok: false, info: 'customConfig.phrases: at most 500 phrases' });
+    expect(phrases(['x'.repeat(101)])).toMatchObject({ ok: false, info: 'customConfig.phrases: each phrase at most 100 characters' });
+    const probe = negotiateOpen(
+      params({ conversationId: NULL_UUID, participant: { id: NULL_UUID, ani: '', aniName: '', dnis: '' }, customConfig: { phrases: {} } }),
+      ctx,
+    );
+    expect(probe).toMatchObject({ ok: false, reason: 'error' });
+  });
+});

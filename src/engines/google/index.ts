@@ -15,8 +15,6 @@ import { createClientPool } from './pool.js';
 import { openGoogleStream } from './stream.js';
 
 export interface GoogleEngine extends SpeechEngine {
-  /** Start-up notes (model/location mismatches), for the server to log once. */
-  readonly warnings: readonly string[];
   /** HTTP/2 connections opened and streams open, for stats. */
   readonly connections: { readonly size: number; readonly active: number };
   close(): Promise<void>;
