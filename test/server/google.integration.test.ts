@@ -73,8 +73,8 @@ interface Final {
 function transcripts(c: TestClient): Final[] {
   return c.transcripts().map((d: any) => ({
     channelId: d.channelId,
-    offset: parseDuration(d.offset),
-    duration: parseDuration(d.duration),
+    offset: parseDuration(d.offset)!,
+    duration: parseDuration(d.duration)!,
     words: (d.alternatives[0].interpretations[0].transcript as string).replace(/[.]/g, '').toLowerCase().split(' '),
     isFinal: d.isFinal,
   }));

@@ -87,7 +87,7 @@ describe('google engine against the fake Speech v2 service', () => {
     expect(s.results.every((r) => r.isFinal && r.confidence === 0.9 && r.language === 'en-US')).toBe(true);
     const [u1, u2] = speech.spans;
     expect(s.results[0]!.startMs).toBeCloseTo(u1!.startMs, -2);
-    expect(s.results[0]!.words!.map((w) => w.text)).toEqual(['alpha', 'bravo']);
+    expect(s.results[0]!.words!.map((w) => w.text)).toEqual(['Alpha', 'bravo.']);
     expect(s.results[1]!.startMs).toBeCloseTo(u2!.startMs, -2);
     expect(s.errors).toEqual([]);
     await s.stream.close();

@@ -1,0 +1,215 @@
+/**
+ * A fake OpenAI-compatible transcription server for tests and benchmarks (node:http, 127.0.0.1):
+ * `POST /v1/audio/transcriptions` answered as the real API does — an SSE stream of
+ * `transcript.text.delta` / `transcript.text.done` events with `stream=true` (logprobs when
+ * `include[]=logprobs`), JSON `{text}` otherwise, `verbose_json` with `words` for word
+ * timestamps. What it "hears" is a function of the request; faults are injected on demand and
+ * every request is recorded.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseWav } from '../../audio/wav.js';
+
+export interface FakeTranscriptionRequest {
+  /** 0-based, in arrival order (failed ones included). */
+  index: number;
+  authorization: string | undefined;
+  model: string;
+  language?: string;
+  prompt?: string;
+  include: string[];
+  temperature?: number;
+  stream: boolean;
+  responseFormat?: string;
+  timestampGranularities: string[];
+  sampleRate: number;
+  durationMs: number;
+  samples: Int16Array;
+}
+
+export interface FakeHearing {
+  text: string;
+  /** Probability given to every token (default 0.9), or per token. */
+  probability?: number | ((token: string, index: number) => number);
+  /** Wait before answering, ms (out-of-order completion). */
+  delayMs?: number;
+}
+
+export type FakeFault = { kind: 'rate-limit'; retryAfterMs?: number } | { kind: 'server-error' } | { kind: 'hang' } | { kind: 'unauthorized' } | { kind: 'bad-request'; code?: string } | { kind: 'insufficient-quota' };
+
+export interface FakeOpenAIOptions {
+  /** Expected bearer key (default `test-key`); `null` accepts any. */
+  apiKey?: string | null;
+  /** Default: a queued text if any, else `utterance N` (N = 1 + answered requests). */
+  hear?: (request: FakeTranscriptionRequest) => string | FakeHearing;
+}
+
+export interface FakeOpenAI {
+  /** Base URL for the SDK, ending in `/v1`. */
+  readonly baseURL: string;
+  readonly requests: FakeTranscriptionRequest[];
+  /** Texts the next successful requests hear, in order. */
+  queue(...hearings: (string | FakeHearing)[]): void;
+  /** The next `count` requests (that pass the key check) fail this way. */
+  fail(fault: FakeFault, count?: number): void;
+  /** Forgets queued texts and pending faults. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+};
+
+const apiError = (res: ServerResponse, status: number, message: string, type: string, code: string | null, headers?: Record<string, string>) =>
+  json(res, status, { error: { message, type, param: null, code } }, headers);
+
+/** Splits text into tokens as a BPE tokenizer roughly would: leading space kept, up to 4 characters. */
+export function fakeTokens(text: string): string[] {
+  const out: string[] = [];
+  for (const word of text.match(/\s*\S+/g) ?? []) {
+    const lead = word.match(/^\s*/)?.[0] ?? '';
+    const body = word.slice(lead.length);
+    for (let i = 0; i < body.length; i += 4) out.push((i === 0 ? lead : '') + body.slice(i, i + 4));
+  }
+  return out;
+}
+
+export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
+  const apiKey = options.apiKey === undefined ? 'test-key' : options.apiKey;
+  const requests: FakeTranscriptionRequest[] = [];
+  const queued: (string | FakeHearing)[] = [];
+  const faults: FakeFault[] = [];
+  let answered = 0;
+
+  const hear = options.hear ?? (() => queued.shift() ?? `utterance ${answered + 1}`);
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST' || req.url?.split('?')[0] !== '/v1/audio/transcriptions') return apiError(res, 404, 'not found', 'invalid_request_error', null);
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const authorization = req.headers.authorization;
+    const index = requests.length;
+    if (apiKey !== null && authorization !== `Bearer ${apiKey}`) return apiError(res, 401, 'Incorrect API key provided', 'invalid_request_error', 'invalid_api_key');
+    // Multipart parsing by the platform's own Fetch implementation.
+    const form = await new Response(Buffer.concat(chunks), { headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData();
+    const file = form.get('file');
+    if (!(file instanceof Blob)) return apiError(res, 400, 'file is required', 'invalid_request_error', null);
+    let audio;
+    try {
+      audio = parseWav(new Uint8Array(await file.arrayBuffer()));
+    } catch (err) {
+      return apiError(res, 400, `Invalid file format: ${(err as Error).message}`, 'invalid_request_error', 'invalid_value');
+    }
+    if (audio.format !== 'L16' || audio.channels !== 1 || (audio.sampleRate !== 8000 && audio.sampleRate !== 16000)) {
+      return apiError(res, 400, 'expected 16-bit mono WAV at 8 or 16 kHz', 'invalid_request_error', 'invalid_value');
+    }
+    const samples = new Int16Array(audio.data.buffer.slice(audio.data.byteOffset, audio.data.byteOffset + audio.data.byteLength));
+    const str = (name: string) => (typeof form.get(name) === 'string' ? (form.get(name) as string) : undefined);
+    const temperature = str('temperature');
+    const request: FakeTranscriptionRequest = {
+      index,
+      authorization,
+      model: str('model') ?? '',
+      ...(str('language') !== undefined ? { language: str('language')! } : {}),
+      ...(str('prompt') !== undefined ? { prompt: str('prompt')! } : {}),
+      include: form.getAll('include[]').map(String),
+      ...(temperature !== undefined ? { temperature: Number(temperature) } : {}),
+      stream: str('stream') === 'true',
+      ...(str('response_format') !== undefined ? { responseFormat: str('response_format')! } : {}),
+      timestampGranularities: form.getAll('timestamp_granularities[]').map(String),
+      sampleRate: audio.sampleRate,
+      durationMs: (samples.length * 1000) / audio.sampleRate,
+      samples,
+    };
+    requests.push(request);
+
+    const fault = faults.shift();
+    if (fault) {
+      switch (fault.kind) {
+        case 'rate-limit':
+          return apiError(res, 429, 'Rate limit reached', 'requests', 'rate_limit_exceeded', {
+            'retry-after-ms': String(fault.retryAfterMs ?? 10),
+            'retry-after': String(Math.ceil((fault.retryAfterMs ?? 10) / 1000)),
+          });
+        case 'insufficient-quota':
+          return apiError(res, 429, 'You exceeded your current quota', 'insufficient_quota', 'insufficient_quota');
+        case 'server-error':
+          return apiError(res, 500, 'The server had an error', 'server_error', null);
+        case 'unauthorized':
+          return apiError(res, 401, 'Incorrect API key provided', 'invalid_request_error', 'invalid_api_key');
+        case 'bad-request':
+          return apiError(res, 400, 'Invalid request', 'invalid_request_error', fault.code ?? 'invalid_value');
+        case 'hang':
+          return; // never answers; the client's timeout ends it (close() drops the socket)
+      }
+    }
+
+    const heard = hear(request);
+    const hearing: FakeHearing = typeof heard === 'string' ? { text: heard } : heard;
+    answered++;
+    if (hearing.delayMs) await new Promise((r) => setTimeout(r, hearing.delayMs));
+    if (res.destroyed) return;
+    const tokens = fakeTokens(hearing.text);
+    const logprobs = tokens.map((token, i) => {
+      const p = typeof hearing.probability === 'function' ? hearing.probability(token, i) : (hearing.probability ?? 0.9);
+      return { token, logprob: Math.log(p), bytes: [...Buffer.from(token, 'utf8')] };
+    });
+    const withLogprobs = request.include.includes('logprobs');
+    if (request.stream) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      const send = (event: unknown) => res.write(`data: ${JSON.stringify(event)}\n\n`);
+      tokens.forEach((token, i) => send({ type: 'transcript.text.delta', delta: token, ...(withLogprobs ? { logprobs: [logprobs[i]] } : {}) }));
+      send({
+        type: 'transcript.text.done',
+        text: hearing.text,
+        ...(withLogprobs ? { logprobs } : {}),
+        usage: { type: 'tokens', input_tokens: Math.ceil(request.durationMs / 100), output_tokens: tokens.length, total_tokens: Math.ceil(request.durationMs / 100) + tokens.length },
+      });
+      res.end();
+      return;
+    }
+    if (request.responseFormat === 'verbose_json') {
+      const words = hearing.text.split(/\s+/).filter((w) => w !== '');
+      const step = request.durationMs / 1000 / Math.max(1, words.length);
+      return json(res, 200, {
+        task: 'transcribe',
+        language: request.language ?? 'english',
+        duration: request.durationMs / 1000,
+        text: hearing.text,
+        ...(request.timestampGranularities.includes('word')
+          ? { words: words.map((w, i) => ({ word: w.replace(/[.,!?]+$/, ''), start: i * step, end: (i + 1) * step })) }
+          : {}),
+      });
+    }
+    return json(res, 200, { text: hearing.text, ...(withLogprobs ? { logprobs } : {}) });
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) apiError(res, 500, String(err), 'server_error', null);
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    requests,
+    queue: (...hearings) => void queued.push(...hearings),
+    fail: (fault, count = 1) => {
+      for (let i = 0; i < count; i++) faults.push(fault);
+    },
+    reset: () => {
+      queued.length = 0;
+      faults.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
