@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { isUuid } from '../protocol/auth.js';
 import { bool, csv, intIn, positiveNumber } from './env.js';
 import { googleEnv, googleSetup, type GoogleEngineOptions } from '../engines/google/options.js';
+import { segmenterEnv, segmenterSetup, type SegmenterOptions } from '../engines/kit/options.js';
+import { openaiEnv, openaiSetup, type OpenAIEngineOptions } from '../engines/openai/options.js';
 
 const base64Secret = z
   .string()
@@ -57,6 +59,8 @@ const envSchema = z.object({
   TRUST_PROXY: bool.default(false),
   SHUTDOWN_GRACE_SECONDS: positiveNumber.default(30),
   ...googleEnv,
+  ...openaiEnv,
+  ...segmenterEnv,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -85,7 +89,9 @@ export interface Config {
   trustProxy: boolean;
   shutdownGraceMs: number;
   /** Options of each vendor engine this server is configured for. */
-  engines: { google?: GoogleEngineOptions };
+  engines: { google?: GoogleEngineOptions; openai?: OpenAIEngineOptions };
+  /** The utterance buffer (voice activity detection) of the utterance engines (openai, local). */
+  utterance: Required<SegmenterOptions>;
   /** Vendor engines the product has but this server is not configured for, with why. */
   unconfiguredEngines: Record<string, string>;
 }
@@ -123,6 +129,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     unconfiguredEngines['google'] = google.reason;
     problems.push(...google.problems);
   }
+  const openai = openaiSetup(e, production);
+  if (openai.configured) engines.openai = openai.options;
+  else {
+    unconfiguredEngines['openai'] = openai.reason;
+    problems.push(...openai.problems);
+  }
   const defaultUnconfigured = unconfiguredEngines[e.DEFAULT_SPEECH_PROVIDER];
   if (defaultUnconfigured && !problems.some((p) => defaultUnconfigured.includes(p))) {
     problems.push(`DEFAULT_SPEECH_PROVIDER: '${e.DEFAULT_SPEECH_PROVIDER}' is not configured: ${defaultUnconfigured}`);
@@ -158,5 +170,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
     engines,
     unconfiguredEngines,
+    utterance: segmenterSetup(e),
   };
 }

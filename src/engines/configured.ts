@@ -8,12 +8,16 @@ import { createSimulatedEngine } from './simulated/index.js';
 import type { SpeechEngine } from './types.js';
 
 export async function createConfiguredEngines(
-  config: Pick<Config, 'defaultVendor' | 'engines' | 'unconfiguredEngines'>,
+  config: Pick<Config, 'defaultVendor' | 'engines' | 'unconfiguredEngines' | 'utterance'>,
 ): Promise<EngineRegistry> {
   const engines: SpeechEngine[] = [createSimulatedEngine()];
   if (config.engines.google) {
     const { createGoogleEngine } = await import('./google/index.js');
     engines.push(createGoogleEngine(config.engines.google));
+  }
+  if (config.engines.openai) {
+    const { createOpenAIEngine } = await import('./openai/index.js');
+    engines.push(createOpenAIEngine(config.engines.openai, config.utterance));
   }
   return createEngineRegistry(engines, config.defaultVendor, config.unconfiguredEngines);
 }

@@ -54,7 +54,11 @@ export interface RecognitionResult {
   /** Span of the utterance, milliseconds from the first sample pushed into this stream. */
   startMs: number;
   endMs: number;
-  /** Present only when `capabilities.wordTimes`. */
+  /**
+   * The words, when the engine gives them. Their times are the engine's own only when
+   * `capabilities.wordTimes`; otherwise they are spread over the utterance (e.g. words carried for
+   * their confidence).
+   */
   words?: RecognizedWord[];
   /** BCP-47 tag the engine recognised in, when it says; else the stream's language. */
   language?: string;

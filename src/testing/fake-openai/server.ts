@@ -38,6 +38,10 @@ export interface FakeHearing {
 export type FakeFault = { kind: 'rate-limit'; retryAfterMs?: number } | { kind: 'server-error' } | { kind: 'hang' } | { kind: 'unauthorized' } | { kind: 'bad-request'; code?: string } | { kind: 'insufficient-quota' };
 
 export interface FakeOpenAIOptions {
+  /** Default 0 (any free port). */
+  port?: number;
+  /** Requests recorded for assertions; a long-running process (the benchmark) turns it off. Default true. */
+  record?: boolean;
   /** Expected bearer key (default `test-key`); `null` accepts any. */
   apiKey?: string | null;
   /** Default: a queued text if any, else `utterance N` (N = 1 + answered requests). */
@@ -48,6 +52,8 @@ export interface FakeOpenAI {
   /** Base URL for the SDK, ending in `/v1`. */
   readonly baseURL: string;
   readonly requests: FakeTranscriptionRequest[];
+  /** Requests received (recorded or not). */
+  readonly received: number;
   /** Texts the next successful requests hear, in order. */
   queue(...hearings: (string | FakeHearing)[]): void;
   /** The next `count` requests (that pass the key check) fail this way. */
@@ -82,6 +88,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const queued: (string | FakeHearing)[] = [];
   const faults: FakeFault[] = [];
   let answered = 0;
+  let received = 0;
 
   const hear = options.hear ?? (() => queued.shift() ?? `utterance ${answered + 1}`);
 
@@ -90,7 +97,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const authorization = req.headers.authorization;
-    const index = requests.length;
+    const index = received++;
     if (apiKey !== null && authorization !== `Bearer ${apiKey}`) return apiError(res, 401, 'Incorrect API key provided', 'invalid_request_error', 'invalid_api_key');
     // Multipart parsing by the platform's own Fetch implementation.
     const form = await new Response(Buffer.concat(chunks), { headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData();
@@ -123,7 +130,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       durationMs: (samples.length * 1000) / audio.sampleRate,
       samples,
     };
-    requests.push(request);
+    if (options.record !== false) requests.push(request);
 
     const fault = faults.shift();
     if (fault) {
@@ -192,12 +199,15 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
   return {
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
+    get received() {
+      return received;
+    },
     queue: (...hearings) => void queued.push(...hearings),
     fail: (fault, count = 1) => {
       for (let i = 0; i < count; i++) faults.push(fault);
