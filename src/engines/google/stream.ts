@@ -21,6 +21,8 @@ const MAX_CHUNK_BYTES = 15_360;
 export const IDLE_END_MS = 5_000;
 /** Audio the connection has not taken yet; past this the call counts as stalled. */
 const MAX_UNSENT_MS = 30_000;
+/** A half-closed call Google has not ended by then is given up (its audio is replayed elsewhere). */
+const FINISH_TIMEOUT_MS = 10_000;
 
 /** What one call needs from the engine: a client slot and the first request, built per stream. */
 export interface GoogleCallContext {
@@ -133,6 +135,13 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
     call.halfClosed = true;
     current = undefined;
     call.duplex.end();
+    const timer = setTimeout(() => {
+      if (call.settled || closed) return;
+      endCall(call, true);
+      fail(new EngineError('Google Speech did not finish the stream in time', 'unavailable', true));
+    }, FINISH_TIMEOUT_MS);
+    timer.unref();
+    void call.done.then(() => clearTimeout(timer));
     return call.done;
   }
 
