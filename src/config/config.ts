@@ -41,6 +41,7 @@ const envSchema = z.object({
     .default([]),
   SUPPORTED_LANGUAGES: csv.pipe(z.array(z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be BCP-47 tags, comma-separated')).min(1)).default(['en-US']),
   DEFAULT_SPEECH_PROVIDER: z.string().trim().toLowerCase().default('simulated'),
+  SIMULATED_END_SILENCE_MS: intIn(100, 5000).default(400),
   DEBUG: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_SESSIONS: intIn(1, 1_000_000).default(2500),
@@ -75,6 +76,8 @@ export interface Config {
   allowedOrgIds: ReadonlySet<string> | null;
   supportedLanguages: string[];
   defaultVendor: string;
+  /** Silence that ends an utterance of the `simulated` engine. */
+  simulatedEndSilenceMs: number;
   logLevel: Env['LOG_LEVEL'];
   maxSessions: number;
   rateLimit: { perSecond: number; burst: number; maxQueued: number; defaultRetryAfterMs: number };
@@ -150,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedOrgIds: e.GENESYS_ORG_ID.length > 0 ? new Set(e.GENESYS_ORG_ID.map((o) => o.toLowerCase())) : null,
     supportedLanguages: e.SUPPORTED_LANGUAGES,
     defaultVendor: e.DEFAULT_SPEECH_PROVIDER,
+    simulatedEndSilenceMs: e.SIMULATED_END_SILENCE_MS,
     logLevel: e.DEBUG ? 'debug' : e.LOG_LEVEL,
     maxSessions: e.MAX_SESSIONS,
     rateLimit: {

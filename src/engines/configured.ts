@@ -8,9 +8,9 @@ import { createSimulatedEngine } from './simulated/index.js';
 import type { SpeechEngine } from './types.js';
 
 export async function createConfiguredEngines(
-  config: Pick<Config, 'defaultVendor' | 'engines' | 'unconfiguredEngines' | 'utterance'>,
+  config: Pick<Config, 'defaultVendor' | 'simulatedEndSilenceMs' | 'engines' | 'unconfiguredEngines' | 'utterance'>,
 ): Promise<EngineRegistry> {
-  const engines: SpeechEngine[] = [createSimulatedEngine()];
+  const engines: SpeechEngine[] = [createSimulatedEngine({ endSilenceMs: config.simulatedEndSilenceMs })];
   if (config.engines.google) {
     const { createGoogleEngine } = await import('./google/index.js');
     engines.push(createGoogleEngine(config.engines.google));

@@ -20,7 +20,7 @@ export interface SimulatedEngineOptions {
   thresholdDbfs?: number;
   /** Continuous speech needed before an utterance starts. Default 100 ms. */
   minSpeechMs?: number;
-  /** Silence that ends an utterance. Default 600 ms. */
+  /** Silence that ends an utterance. Default 400 ms, as the Genesys sample service's simulated transcription. */
   endSilenceMs?: number;
   /** Interim cadence while speaking, when the stream wants interims. Default 1000 ms. */
   interimEveryMs?: number;
@@ -44,7 +44,7 @@ export function createSimulatedEngine(options: SimulatedEngineOptions = {}): Spe
   const config = {
     thresholdDbfs: options.thresholdDbfs ?? -40,
     minSpeechMs: options.minSpeechMs ?? 100,
-    endSilenceMs: options.endSilenceMs ?? 600,
+    endSilenceMs: options.endSilenceMs ?? 400,
     interimEveryMs: options.interimEveryMs ?? 1000,
     maxUtteranceMs: options.maxUtteranceMs ?? 15000,
   };
