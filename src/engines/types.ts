@@ -144,8 +144,24 @@ export interface SpeechEngine {
   readonly name: string;
   readonly capabilities: EngineCapabilities;
   openStream(options: EngineStreamOptions): EngineStream;
+  /**
+   * Languages the engine can recognize: full BCP-47 tags or primary subtags (`en` covers `en-GB`).
+   * Absent when the vendor decides per model and location (Google), i.e. not known here.
+   */
+  readonly languages?: readonly string[];
   /** Configuration worth a warning at start-up (e.g. a model the location may not serve). */
   readonly warnings?: readonly string[];
   /** Releases process-wide resources (connections, child processes) at shutdown. */
   close?(): Promise<void>;
+}
+
+/** Whether `engine` declares it can recognize `language` (true when it declares no list). */
+export function engineSupportsLanguage(engine: Pick<SpeechEngine, 'languages'>, language: string): boolean {
+  if (!engine.languages) return true;
+  const tag = language.toLowerCase();
+  const primary = tag.split('-')[0];
+  return engine.languages.some((l) => {
+    const known = l.toLowerCase();
+    return known === tag || known === primary;
+  });
 }

@@ -3,7 +3,7 @@
  * session sends the answer and starts (or, for probes, does not start) the engines.
  */
 import type { EngineRegistry } from '../engines/registry.js';
-import type { SpeechEngine } from '../engines/types.js';
+import { engineSupportsLanguage, type SpeechEngine } from '../engines/types.js';
 import { NULL_UUID } from '../protocol/auth.js';
 import { chooseMedia } from '../protocol/media.js';
 import type { MediaOffer, OpenParameters } from '../protocol/messages.js';
@@ -47,7 +47,7 @@ export function negotiateOpen(p: OpenParameters, ctx: OpenContext): OpenDecision
     if (!media) return { ok: false, reason: 'error', info: 'no supported media' };
   }
   const opened: Record<string, unknown> = { media: media ? [media] : [], startPaused: false };
-  if (p.supportedLanguages === true) opened['supportedLanguages'] = [...ctx.supportedLanguages];
+  if (p.supportedLanguages === true) opened['supportedLanguages'] = probeLanguages(ctx.supportedLanguages, resolution.engine);
   const interim = p.customConfig['interimResults'];
   const phrases = parsePhrases(p.customConfig['phrases']);
   if (typeof phrases === 'string') return { ok: false, reason: 'error', info: phrases };
@@ -80,4 +80,15 @@ function parsePhrases(value: unknown): readonly string[] | undefined | string {
     if (phrase !== '' && !phrases.includes(phrase)) phrases.push(phrase);
   }
   return phrases.length > 0 ? phrases : undefined;
+}
+
+/**
+ * The languages a probe is told: the configured ones the session's engine can recognize, so an
+ * integration is never offered a language its engine would not transcribe. When the engine takes
+ * none of them, its own full tags (an English-only engine answers `en-US`).
+ */
+function probeLanguages(configured: readonly string[], engine: SpeechEngine): string[] {
+  const usable = configured.filter((l) => engineSupportsLanguage(engine, l));
+  if (usable.length > 0 || !engine.languages) return usable.length > 0 ? usable : [...configured];
+  return engine.languages.filter((l) => l.includes('-'));
 }

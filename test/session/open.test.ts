@@ -78,3 +78,24 @@ describe('negotiateOpen: customConfig.phrases', () => {
     expect(probe).toMatchObject({ ok: false, reason: 'error' });
   });
 });
+
+describe('negotiateOpen: the probe lists the languages the engine really recognizes', () => {
+  const probe = (engineLanguages: readonly string[] | undefined, configured: string[]) => {
+    const engine = { ...createSimulatedEngine(), ...(engineLanguages ? { languages: engineLanguages } : {}) };
+    const decision = negotiateOpen(
+      params({ conversationId: NULL_UUID, participant: { id: NULL_UUID, ani: '', aniName: '', dnis: '' }, supportedLanguages: true } as Partial<OpenParameters>),
+      { ...ctx, engines: createEngineRegistry([engine], 'simulated'), supportedLanguages: configured },
+    );
+    return decision.ok ? decision.opened['supportedLanguages'] : decision;
+  };
+
+  it('keeps the configured languages the engine covers, by full tag or primary subtag', () => {
+    expect(probe(['en', 'es', 'zu'], ['en-US', 'es-ES', 'de-DE', 'zu-ZA'])).toEqual(['en-US', 'es-ES', 'zu-ZA']);
+    expect(probe(['en-US'], ['en-US', 'en-GB'])).toEqual(['en-US']);
+    expect(probe(undefined, ['en-US', 'de-DE'])).toEqual(['en-US', 'de-DE']);
+  });
+
+  it('answers an English-only engine with its own tag when none of the configured ones fit', () => {
+    expect(probe(['en-US'], ['es-ES'])).toEqual(['en-US']);
+  });
+});

@@ -8,15 +8,20 @@ import type { SpeechEngine } from '../types.js';
 import type { OpenAIEngineOptions } from './options.js';
 import { createOpenAIRecognizer } from './recognizer.js';
 
-export { supportedLanguages } from './languages.js';
+import { supportedLanguages } from './languages.js';
+
+export { supportedLanguages };
 
 const KNOWN_MODELS = /^(gpt-4o(-mini)?-transcribe(-\d{4}-\d{2}-\d{2})?|whisper-1)$/;
 
 export function createOpenAIEngine(options: OpenAIEngineOptions, segmenter?: SegmenterOptions): SpeechEngine {
-  const engine = createUtteranceEngine(createOpenAIRecognizer(options), {
-    concurrency: options.concurrency,
-    ...(segmenter ? { segmenter } : {}),
-  });
+  const engine: SpeechEngine = {
+    ...createUtteranceEngine(createOpenAIRecognizer(options), {
+      concurrency: options.concurrency,
+      ...(segmenter ? { segmenter } : {}),
+    }),
+    languages: supportedLanguages,
+  };
   if (KNOWN_MODELS.test(options.model)) return engine;
   const warning = options.model.startsWith('gpt-')
     ? `OPENAI_SPEECH_MODEL '${options.model}': streamed without logprobs (confidence is not measured)`
