@@ -1,14 +1,9 @@
 /** The Genesys-like CLI runs a call against the `google` engine (the real SDK, the fake Speech v2 service). */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { interleave } from '../../src/audio/frames.js';
-import { writeWav } from '../../src/audio/wav.js';
 import type { RunningServer } from '../../src/server/server.js';
 import { startFakeGoogleSpeech, type FakeGoogleSpeech } from '../../src/testing/fake-google-speech/server.js';
 import { synthesizeWords } from '../../src/testing/fake-google-speech/vocabulary.js';
-import { API_KEY, CLIENT_SECRET, run, startRealServer } from './helpers.js';
+import { API_KEY, CLIENT_SECRET, run, startRealServer, writeStereoWav } from './helpers.js';
 
 let fake: FakeGoogleSpeech;
 let server: RunningServer;
@@ -25,14 +20,7 @@ describe('simulate with transcriptionVendor google', () => {
   it('streams a stereo WAV and prints the words of each channel, in order, at their times', async () => {
     const customer = synthesizeWords([['alpha', 'bravo'], ['charlie']], { leadingSilenceMs: 400, trailingSilenceMs: 3000 });
     const agent = synthesizeWords([['xray'], ['yankee', 'zulu']], { leadingSilenceMs: 1800, trailingSilenceMs: 800 });
-    const n = Math.max(customer.pcm.length, agent.pcm.length);
-    const pad = (x: Int16Array) => {
-      const out = new Int16Array(n);
-      out.set(x);
-      return out;
-    };
-    const file = join(mkdtempSync(join(tmpdir(), 'google-cli-')), 'call.wav');
-    writeFileSync(file, writeWav({ sampleRate: 8000, channels: 2, format: 'L16', data: interleave([pad(customer.pcm), pad(agent.pcm)], 'L16') }));
+    const file = writeStereoWav(customer.pcm, agent.pcm);
 
     const r = await run(['--url', server.url, '--api-key', API_KEY, '--client-secret', CLIENT_SECRET, '--custom-config', '{"transcriptionVendor":"google"}', '--speed', '10', '--json', file]);
     expect(r.code, r.err.join('\n')).toBe(0);

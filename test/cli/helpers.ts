@@ -1,5 +1,7 @@
 /** Shared bits of the CLI tests: the real server in-process, output capture, and a fake server. */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -7,6 +9,8 @@ import { loadConfig } from '../../src/config/config.js';
 import { createConfiguredEngines } from '../../src/engines/configured.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { simulate } from '../../src/cli/simulate.js';
+import { interleave } from '../../src/audio/frames.js';
+import { writeWav } from '../../src/audio/wav.js';
 
 export const API_KEY = 'cli-test-key';
 export const CLIENT_SECRET = Buffer.from('cli test client secret, 32 bytes!').toString('base64');
@@ -92,4 +96,17 @@ export function demoTurns(): Array<{ channelId: number; start: number; text: str
       const [speaker, start, words] = l.split('\t');
       return { channelId: speaker === 'customer' ? 0 : 1, start: Number(start), text: words ?? '' };
     });
+}
+
+/** Writes a two-channel 8 kHz WAV (the shorter channel padded with silence) to a temp file. */
+export function writeStereoWav(customer: Int16Array, agent: Int16Array): string {
+  const n = Math.max(customer.length, agent.length);
+  const pad = (x: Int16Array) => {
+    const out = new Int16Array(n);
+    out.set(x);
+    return out;
+  };
+  const file = join(mkdtempSync(join(tmpdir(), 'call-')), 'call.wav');
+  writeFileSync(file, writeWav({ sampleRate: 8000, channels: 2, format: 'L16', data: interleave([pad(customer), pad(agent)], 'L16') }));
+  return file;
 }

@@ -2,16 +2,11 @@
  * The Genesys-like CLI runs a whole call against the `openai` engine: real flite speech, the
  * server's VAD utterance buffer, the real OpenAI SDK against the fake transcription server.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { interleave } from '../../src/audio/frames.js';
-import { writeWav } from '../../src/audio/wav.js';
 import type { RunningServer } from '../../src/server/server.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../../src/testing/fake-openai/server.js';
 import { canSpeak, spokenCall, type SpokenCall } from '../engines/kit/speech.js';
-import { API_KEY, CLIENT_SECRET, run, startRealServer } from './helpers.js';
+import { API_KEY, CLIENT_SECRET, run, startRealServer, writeStereoWav } from './helpers.js';
 
 // Lengths far apart: the fake tells the sentences apart by how long their audio is.
 const customerTexts = ['Hello.', 'The number is four four seven two, and the date is the fifth of March.'];
@@ -39,14 +34,7 @@ afterAll(async () => {
 
 describe.skipIf(!canSpeak)('simulate with transcriptionVendor openai', () => {
   it('streams a stereo call of real speech: one final per sentence, on its channel, at its time', async () => {
-    const n = Math.max(customer.pcm.length, agent.pcm.length);
-    const pad = (x: Int16Array) => {
-      const out = new Int16Array(n);
-      out.set(x);
-      return out;
-    };
-    const file = join(mkdtempSync(join(tmpdir(), 'openai-cli-')), 'call.wav');
-    writeFileSync(file, writeWav({ sampleRate: 8000, channels: 2, format: 'L16', data: interleave([pad(customer.pcm), pad(agent.pcm)], 'L16') }));
+    const file = writeStereoWav(customer.pcm, agent.pcm);
 
     const r = await run(['--url', server.url, '--api-key', API_KEY, '--client-secret', CLIENT_SECRET, '--custom-config', '{"transcriptionVendor":"openai"}', '--speed', '5', '--json', file]);
     expect(r.code, r.err.join('\n')).toBe(0);
