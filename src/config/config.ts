@@ -10,6 +10,7 @@ import { bool, csv, intIn, positiveNumber } from './env.js';
 import { googleEnv, googleSetup, type GoogleEngineOptions } from '../engines/google/options.js';
 import { segmenterEnv, segmenterSetup, type SegmenterOptions } from '../engines/kit/options.js';
 import { openaiEnv, openaiSetup, type OpenAIEngineOptions } from '../engines/openai/options.js';
+import { localEnv, localSetup, type LocalEngineOptions } from '../engines/local/options.js';
 
 const base64Secret = z
   .string()
@@ -40,7 +41,7 @@ const envSchema = z.object({
     .pipe(z.array(z.string().refine(isUuid, 'must be UUIDs, comma-separated')))
     .default([]),
   SUPPORTED_LANGUAGES: csv.pipe(z.array(z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be BCP-47 tags, comma-separated')).min(1)).default(['en-US']),
-  DEFAULT_SPEECH_PROVIDER: z.string().trim().toLowerCase().default('simulated'),
+  DEFAULT_SPEECH_PROVIDER: z.string().trim().toLowerCase().default('local'),
   SIMULATED_END_SILENCE_MS: intIn(100, 5000).default(400),
   DEBUG: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -61,6 +62,7 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_SECONDS: positiveNumber.default(30),
   ...googleEnv,
   ...openaiEnv,
+  ...localEnv,
   ...segmenterEnv,
 });
 
@@ -92,7 +94,7 @@ export interface Config {
   trustProxy: boolean;
   shutdownGraceMs: number;
   /** Options of each vendor engine this server is configured for. */
-  engines: { google?: GoogleEngineOptions; openai?: OpenAIEngineOptions };
+  engines: { google?: GoogleEngineOptions; openai?: OpenAIEngineOptions; local?: LocalEngineOptions };
   /** The utterance buffer (voice activity detection) of the utterance engines (openai, local). */
   utterance: Required<SegmenterOptions>;
   /** Vendor engines the product has but this server is not configured for, with why. */
@@ -138,7 +140,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     unconfiguredEngines['openai'] = openai.reason;
     problems.push(...openai.problems);
   }
-  const defaultUnconfigured = unconfiguredEngines[e.DEFAULT_SPEECH_PROVIDER];
+  const local = localSetup(e);
+  if (local.configured) engines.local = local.options;
+  else {
+    unconfiguredEngines['local'] = local.reason;
+    problems.push(...local.problems);
+  }
+  // The offline default may be missing (not installed where apt-get cannot run): the server still
+  // starts, says so once, and sessions that need it are refused with the reason.
+  const defaultUnconfigured = e.DEFAULT_SPEECH_PROVIDER === 'local' ? undefined : unconfiguredEngines[e.DEFAULT_SPEECH_PROVIDER];
   if (defaultUnconfigured && !problems.some((p) => defaultUnconfigured.includes(p))) {
     problems.push(`DEFAULT_SPEECH_PROVIDER: '${e.DEFAULT_SPEECH_PROVIDER}' is not configured: ${defaultUnconfigured}`);
   }

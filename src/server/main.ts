@@ -29,9 +29,13 @@ process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejectio
 if (!config.apiKeys) {
   log.warn('authentication DISABLED: no GENESYS_API_KEY / GENESYS_API_KEYS set (development only; refused when NODE_ENV=production)');
 }
-const engines = await createConfiguredEngines(config);
+const engines = await createConfiguredEngines(config, log);
 for (const engine of engines.engines) for (const warning of engine.warnings ?? []) log.warn({ engine: engine.name }, warning);
-for (const [name, why] of Object.entries(config.unconfiguredEngines)) log.info({ engine: name }, `engine not configured: ${why}`);
+for (const [name, why] of Object.entries(config.unconfiguredEngines)) {
+  // The default engine missing is worth a warning: sessions that name no engine will be refused.
+  if (name === config.defaultVendor) log.warn({ engine: name }, `default engine not available: ${why}`);
+  else log.info({ engine: name }, `engine not configured: ${why}`);
+}
 log.info({ engines: engines.available, defaultEngine: config.defaultVendor }, 'engines ready');
 const server = await startServer(config, { engines, log }).catch((err: NodeJS.ErrnoException) => {
   log.fatal({ code: err.code, port: config.port, host: config.host }, `cannot listen: ${err.message}`);

@@ -24,6 +24,8 @@ export async function startRealServer(env: Record<string, string> = {}): Promise
     GENESYS_CLIENT_SECRET: CLIENT_SECRET,
     AUTH_FAILURE_DELAY_MS: '0',
     LOG_LEVEL: 'silent',
+    // Placeholder transcripts at known times; the offline default is tested on its own.
+    DEFAULT_SPEECH_PROVIDER: 'simulated',
     ...env,
   });
   const log = pino({ level: 'silent' });

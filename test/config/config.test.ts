@@ -16,7 +16,7 @@ function problems(env: Record<string, string>): string[] {
 describe('loadConfig', () => {
   it('has working defaults (development: authentication off)', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', path: '/audiohook', apiKeys: null, allowedOrgIds: null, defaultVendor: 'simulated', supportedLanguages: ['en-US'] });
+    expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', path: '/audiohook', apiKeys: null, allowedOrgIds: null, defaultVendor: 'local', supportedLanguages: ['en-US'] });
     expect(c.rateLimit).toEqual({ perSecond: 5, burst: 25, maxQueued: 500, defaultRetryAfterMs: 3000 });
     expect(c.idleTimeoutMs).toBe(60_000);
   });

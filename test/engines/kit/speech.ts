@@ -35,7 +35,8 @@ export function speak(text: string, dir: string, index: number): Int16Array {
   const raw = join(dir, `s${index}.ul`);
   execFileSync('flite', ['-t', text, '-o', wav]);
   // Trim leading silence, reverse, trim again, reverse back: the speech edges are then the file's.
-  execFileSync('sox', [wav, '-t', 'raw', '-r', String(RATE), '-c', '1', '-e', 'mu-law', raw,
+  // -D: no dither, so the same sentence makes the same audio on every run.
+  execFileSync('sox', ['-D', wav, '-t', 'raw', '-r', String(RATE), '-c', '1', '-e', 'mu-law', raw,
     'silence', '1', '0.01', '0.5%', 'reverse', 'silence', '1', '0.01', '0.5%', 'reverse']);
   return decodeMulaw(readFileSync(raw));
 }

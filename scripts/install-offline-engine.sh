@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs the offline speech engine (Debian's pocketsphinx 0.8 and its US English model) where
+# it can: as root with apt-get. Idempotent and quiet when already installed. It never fails: the
+# server starts without the engine and says so.
+#   --with-test-tools  also flite and sox, which the tests use to make speech
+set -u
+
+binary=/usr/bin/pocketsphinx_batch
+model=/usr/share/pocketsphinx/model/en-us
+packages="pocketsphinx pocketsphinx-en-us"
+need_tools=no
+for arg in "$@"; do
+  case "$arg" in
+    --with-test-tools) need_tools=yes ;;
+    *) echo "install-offline-engine: unknown option $arg (use --with-test-tools)" >&2 ;;
+  esac
+done
+
+have_engine() { [ -x "$binary" ] && [ -f "$model/en-us/mdef" ] && [ -f "$model/en-us.lm.bin" ] && [ -f "$model/cmudict-en-us.dict" ]; }
+have_tools() { command -v flite >/dev/null 2>&1 && command -v sox >/dev/null 2>&1; }
+
+missing=""
+have_engine || missing="$packages"
+[ "$need_tools" = yes ] && ! have_tools && missing="$missing flite sox"
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "install-offline-engine: installing$(printf ' %s' $missing)"
+  # The lists may be missing or stale on a fresh machine: refresh them first.
+  if DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
+     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
+    exit 0
+  fi
+  echo "install-offline-engine: apt-get failed; the server starts without the offline engine" >&2
+  exit 0
+fi
+echo "install-offline-engine: offline engine not installed; install it with: sudo apt-get install$(printf ' %s' $missing)" >&2
+exit 0
