@@ -89,6 +89,7 @@ export function createGoogleEngine(options: GoogleEngineOptions): GoogleEngine {
           firstRequest,
           defaultConfidence: options.defaultConfidence,
           project: options.projectId,
+          ...(options.idleEndMs !== undefined ? { idleEndMs: options.idleEndMs } : {}),
         },
         so,
       ),

@@ -62,6 +62,8 @@ export interface GoogleEngineOptions {
   streamLimitMs: number;
   /** Boost of `customConfig.phrases` in the inline phrase set. */
   phraseBoost: number;
+  /** A call without audio this long is ended (default 5 s; Google's own timeout is ~10 s). Tests only. */
+  idleEndMs?: number;
 }
 
 export type GoogleSetup =

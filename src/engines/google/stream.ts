@@ -19,6 +19,8 @@ const MIN_CHUNK_MS = 100;
 const MAX_CHUNK_BYTES = 15_360;
 /** A call that got no audio this long is finalized and ended before Google's ~10 s audio timeout. */
 export const IDLE_END_MS = 5_000;
+/** How often open calls are checked for idleness. */
+const IDLE_CHECK_MS = 1_000;
 /** Audio the connection has not taken yet; past this the call counts as stalled. */
 const MAX_UNSENT_MS = 30_000;
 /** A half-closed call Google has not ended by then is given up (its audio is replayed elsewhere). */
@@ -30,6 +32,8 @@ export interface GoogleCallContext {
   firstRequest(options: EngineStreamOptions): object;
   defaultConfidence: number;
   project: string;
+  /** Overrides IDLE_END_MS (tests). */
+  idleEndMs?: number;
 }
 
 interface Call {
@@ -146,7 +150,7 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
   }
 
   function checkIdle(now: number): void {
-    if (current && !closed && now - lastAudioAt >= IDLE_END_MS) void halfClose();
+    if (current && !closed && now - lastAudioAt >= (ctx.idleEndMs ?? IDLE_END_MS)) void halfClose();
   }
 
   return {
@@ -199,7 +203,7 @@ const sweeper = (() => {
         timer = setInterval(() => {
           const now = Date.now();
           for (const c of checks) c(now);
-        }, 1000);
+        }, IDLE_CHECK_MS);
         timer.unref();
       }
     },
