@@ -86,7 +86,9 @@ export function createUtteranceEngine(recognizer: UtteranceRecognizer | SegmentR
   };
   return {
     name: recognizer.name,
-    capabilities: { interimResults: caps.partials, wordTimes: caps.wordTimes, wordConfidence: caps.wordConfidence, restartable: true },
+    // Not `restartable`: a failed recognition is retried here, per utterance, and only errors no
+    // new stream could fix reach onError, so the pipeline's replay copy would be memory for nothing.
+    capabilities: { interimResults: caps.partials, wordTimes: caps.wordTimes, wordConfidence: caps.wordConfidence },
     openStream: (streamOptions) => openUtteranceStream(recognizer as SegmentRecognizer, caps, limit, settings, streamOptions),
   };
 }

@@ -54,7 +54,7 @@ describe.skipIf(!canSpeak)('openai engine: real speech through the fake server',
     const before = fake.requests.length;
     const s = open();
     expect(s.engine.name).toBe('openai');
-    expect(s.engine.capabilities).toEqual({ interimResults: true, wordTimes: false, wordConfidence: true, restartable: true });
+    expect(s.engine.capabilities).toEqual({ interimResults: true, wordTimes: false, wordConfidence: true });
     await s.pushPaced(speech().pcm);
     await s.stream.flush();
     const got = finals(s.results);
