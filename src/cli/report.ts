@@ -68,11 +68,18 @@ export interface LoadReport {
   /** Failure and violation texts with how often each occurred, most frequent first. */
   problems: Array<{ text: string; count: number }>;
   elapsedSeconds: number;
+  /**
+   * End of speech → final arriving at the client, the recognizer's endpointing wait excluded
+   * (client/latency.ts); present when the sessions measured it. `unmatched`: finals not measured.
+   */
+  finalLatencyMs?: { p50: number; p99: number; max: number; samples: number; unmatched: number };
 }
 
 /** Folds per-session summaries into one report. */
 export function foldSummaries(summaries: readonly SessionSummary[], elapsedSeconds: number): LoadReport {
   const latencies: number[] = [];
+  let finalLatencies: number[] | undefined;
+  let unmatched = 0;
   const problems = new Map<string, number>();
   const note = (text: string): void => {
     // Ids and numbers vary per session; group by the message's shape.
@@ -96,6 +103,11 @@ export function foldSummaries(summaries: readonly SessionSummary[], elapsedSecon
     if (sessionOk(s)) report.ok += 1;
     else report.failed += 1;
     if (s.openLatencyMs !== undefined) latencies.push(s.openLatencyMs);
+    if (s.finalLatency) {
+      finalLatencies ??= [];
+      for (const ms of s.finalLatency.samplesMs) finalLatencies.push(ms);
+      unmatched += s.finalLatency.unmatched;
+    }
     report.events += s.events;
     report.finals += s.finals;
     report.interims += s.interims;
@@ -110,6 +122,15 @@ export function foldSummaries(summaries: readonly SessionSummary[], elapsedSecon
     p99: round(percentile(latencies, 99), 2),
     max: round(latencies.reduce((a, b) => Math.max(a, b), 0), 2),
   };
+  if (finalLatencies) {
+    report.finalLatencyMs = {
+      p50: round(percentile(finalLatencies, 50), 2),
+      p99: round(percentile(finalLatencies, 99), 2),
+      max: round(finalLatencies.reduce((a, b) => Math.max(a, b), 0), 2),
+      samples: finalLatencies.length,
+      unmatched,
+    };
+  }
   report.problems = [...problems].map(([text, count]) => ({ text, count })).sort((a, b) => b.count - a.count);
   return report;
 }
@@ -121,6 +142,10 @@ export function loadReportText(r: LoadReport): string {
     `  events received: ${r.events} (${r.finals} final, ${r.interims} interim)`,
     `  protocol errors: ${r.protocolErrors}`,
   ];
+  const f = r.finalLatencyMs;
+  if (f) {
+    lines.push(`  end of speech → final (endpointing excluded): p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms (${f.samples} finals, ${f.unmatched} unmatched)`);
+  }
   if (r.rateLimitExceeded > 0) lines.push(`  warning: ${r.rateLimitExceeded} events over the 5/s rate limit`);
   if (r.problems.length > 0) {
     lines.push('  problems:');

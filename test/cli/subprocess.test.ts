@@ -46,20 +46,33 @@ describe('node dist/cli/main.js', () => {
     expect(r.stderr).toContain('upgrade rejected: HTTP 401 (check --api-key/--client-secret)');
   });
 
-  it('runs the benchmark end to end on a tiny size and prints its table', async () => {
+  it('runs the benchmark end to end on a tiny size, both engines, and prints one table', async () => {
+    // 4 sessions per engine, ~7 s of audio each: long enough for the demo call's first finals.
+    const args = ['--engine', 'simulated,google', '--sizes', '4', '--seconds', '5', '--settle', '1', '--file', DEMO, '--json'];
     const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [`${outDir}/cli/bench.js`, '--sizes', '4', '--seconds', '2', '--settle', '1', '--file', DEMO], { cwd: root, env: { PATH: process.env.PATH ?? '' } }, (err, stdout, stderr) =>
+      execFile(process.execPath, [`${outDir}/cli/bench.js`, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '' } }, (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
       );
     });
-    expect(r.code, r.stderr).toBe(0);
-    const row = r.stdout.split('\n').find((l) => /^\|\s+4 \|/.test(l));
-    expect(row, r.stdout).toBeDefined();
-    const cells = row!.split('|').map((c) => c.trim());
-    expect(cells[2]).toBe('4/0'); // ok/failed
-    expect(cells[8]).toBe('0'); // events lost
-    expect(cells[9]).toBe('0'); // protocol errors
-  });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const lines = r.stdout.split('\n');
+    const header = lines.find((l) => l.startsWith('| sessions'))!.split('|').map((c) => c.trim());
+    const cell = (engine: string, name: string): string | undefined => {
+      const row = lines.find((l) => new RegExp(`^\\|\\s+4 \\|\\s+${engine} \\|`).test(l));
+      return row?.split('|').map((c) => c.trim())[header.indexOf(name)];
+    };
+    for (const engine of ['simulated', 'google']) {
+      expect(cell(engine, 'ok/failed'), r.stdout).toBe('4/0');
+      expect(cell(engine, 'events lost')).toBe('0');
+      expect(cell(engine, 'protocol errors')).toBe('0');
+      expect(cell(engine, 'speech end→final p50 / p99')).toMatch(/^\d+\.\d \/ \d+\.\d ms$/);
+    }
+    expect(cell('google', 'HTTP/2 conns')).toBe('1');
+    const rows = JSON.parse(r.stdout.slice(r.stdout.indexOf('\n[') + 1)) as Array<Record<string, number | string>>;
+    const google = rows.find((row) => row.engine === 'google')!;
+    expect(google.finalLatencySamples).toBeGreaterThan(0);
+    expect(google.fakeCpuPercent).toBeGreaterThanOrEqual(0);
+  }, 60_000);
 
   it('exits 2 on an unknown command or option', async () => {
     expect((await cli(['simulat'])).code).toBe(2);

@@ -1,11 +1,14 @@
 /**
- * The two child processes of a benchmark run, the server and the load client, and how to talk to
- * them. Separate processes so the server's own CPU and memory figures are its alone.
+ * The child processes of a benchmark run — the server, the load client and, for the google
+ * engine, the fake Speech service — and how to talk to them. Separate processes so the server's
+ * own CPU and memory figures are its alone.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
+import type { LoadClientArgs } from './load-client.js';
 
 export const HOST = '127.0.0.1';
 
@@ -34,10 +37,10 @@ export interface ServerProcess {
   tail: string[];
 }
 
-export function spawnServer(mainJs: string, port: number, env: Record<string, string>): ServerProcess {
+export function spawnServer(mainJs: string, port: number, env: Record<string, string>, nodeArgs: string[] = []): ServerProcess {
   const tail: string[] = [];
   // cwd outside the repository: the server loads ./.env, and a developer's .env must not change the figures.
-  const child = spawn(process.execPath, [mainJs], {
+  const child = spawn(process.execPath, [...nodeArgs, mainJs], {
     cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '', HOST, PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -90,13 +93,13 @@ export interface LoadProcess {
   done: Promise<{ code: number | null; report?: Record<string, unknown>; stderr: string[] }>;
 }
 
-/** Runs `simulate` in load mode with `--json`; every progress line goes to `onProgress`. */
+/** Runs bench/load-client.js with its JSON arguments; every progress line goes to `onProgress`. */
 export function spawnLoad(
-  mainJs: string,
-  args: string[],
+  loadClientJs: string,
+  args: LoadClientArgs,
   onProgress: (p: { started: number; streaming: number; ended: number; failed: number; cpuMicros: number }) => void,
 ): LoadProcess {
-  const child = spawn(process.execPath, [mainJs, 'simulate', ...args, '--json'], {
+  const child = spawn(process.execPath, [loadClientJs, JSON.stringify(args)], {
     cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -124,3 +127,79 @@ export function spawnLoad(
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface FakeSpeechProcess {
+  child: ChildProcess;
+  /** host:port the server is pointed at. */
+  address: string;
+  /** Stops it (SIGTERM) and returns its exit summary: CPU for its whole life, HTTP/2 connections seen. */
+  stop(): Promise<{ cpuUserMs: number; cpuSystemMs: number; calls: number; connections: number } | undefined>;
+}
+
+/** Starts the fake Google Speech v2 service and waits for the address it prints. */
+export async function spawnFakeSpeech(mainJs: string, endpointMs: number): Promise<FakeSpeechProcess> {
+  const child = spawn(process.execPath, [mainJs, '--endpoint-ms', String(endpointMs)], {
+    cwd: tmpdir(),
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderr: string[] = [];
+  let summary: Awaited<ReturnType<FakeSpeechProcess['stop']>>;
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    try {
+      const msg = JSON.parse(line) as { fakeGoogleSpeech?: typeof summary };
+      if (msg.fakeGoogleSpeech) summary = msg.fakeGoogleSpeech;
+    } catch {
+      stderr.push(line);
+    }
+  });
+  const closed = new Promise<void>((r) => child.once('close', () => r()));
+  const address = await new Promise<string>((resolve, reject) => {
+    // Never leave it running when it does not come up.
+    const failed = (err: Error): void => {
+      child.kill('SIGKILL');
+      reject(err);
+    };
+    const timer = setTimeout(() => failed(new Error('fake Speech service printed no address within 10 s')), 10_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`fake Speech service exited with ${code}: ${stderr.join(' | ')}`));
+    });
+    createInterface({ input: child.stdout }).once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        resolve((JSON.parse(line) as { address: string }).address);
+      } catch {
+        failed(new Error(`fake Speech service: unexpected output ${line}`));
+      }
+    });
+  });
+  return {
+    child,
+    address,
+    async stop() {
+      await stop(child);
+      await closed; // its summary line is read before 'close'
+      return summary;
+    },
+  };
+}
+
+const CLOCK_TICKS = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(r.stdout?.trim());
+  return Number.isFinite(n) && n > 0 ? n : 100;
+})();
+
+/** CPU (user + system) a live process has used, µs, from /proc (Linux); undefined elsewhere. */
+export function processCpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may itself hold spaces: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
+  } catch {
+    return undefined;
+  }
+}

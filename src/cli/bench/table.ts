@@ -1,19 +1,24 @@
-/** The benchmark's one table, as aligned text. */
+/** The benchmark's one table, as aligned text: one row per size and engine. */
 import type { BenchRow } from './measure.js';
 
-const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const fixed = (n: number | undefined, digits: number): string => (n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const dash = (r: BenchRow, text: string): string => (r.engine === 'google' ? text : '–');
 
 const COLUMNS: Array<[string, (r: BenchRow) => string]> = [
   ['sessions', (r) => String(r.sessions)],
+  ['engine', (r) => r.engine],
   ['ok/failed', (r) => `${r.ok}/${r.failed}`],
   ['server CPU ms per session-s', (r) => fixed(r.serverCpuMsPerSessionSecond, 3)],
   ['server RSS per session', (r) => `${fixed(r.serverRssPerSessionKiB, 0)} KiB`],
   ['open→opened p50 / p99', (r) => `${fixed(r.openP50Ms, 1)} / ${fixed(r.openP99Ms, 1)} ms`],
-  ['utterance-end→event p99', (r) => `${fixed(r.eventDelayP99Ms, 1)} ms`],
+  ['speech end→final p50 / p99', (r) => `${fixed(r.finalLatencyP50Ms, 1)} / ${fixed(r.finalLatencyP99Ms, 1)} ms`],
+  ['server frame→event p99', (r) => `${fixed(r.eventDelayP99Ms, 1)} ms`],
   ['events sent', (r) => String(r.eventsSent)],
   ['events lost', (r) => String(r.eventsLost)],
   ['protocol errors', (r) => String(r.protocolErrors)],
   ['load-client CPU', (r) => `${fixed(r.clientCpuPercent, 0)} %`],
+  ['fake Speech CPU ms per session-s (core)', (r) => dash(r, `${fixed(r.fakeCpuMsPerSessionSecond, 3)} (${fixed(r.fakeCpuPercent, 0)} %)`)],
+  ['HTTP/2 conns', (r) => dash(r, r.grpcConnections === undefined ? 'n/a' : String(r.grpcConnections))],
 ];
 
 export function benchTable(rows: readonly BenchRow[]): string {
@@ -25,7 +30,7 @@ export function benchTable(rows: readonly BenchRow[]): string {
     `|${widths.map((w) => `${'-'.repeat(w + 1)}:`).join('|')}|`,
     ...cells.map(line),
   ];
-  const notes = rows.flatMap((r) => r.notes.map((n) => `- ${r.sessions} sessions: ${n}`));
+  const notes = rows.flatMap((r) => r.notes.map((n) => `- ${r.sessions} sessions, ${r.engine}: ${n}`));
   if (notes.length > 0) out.push('', 'Notes:', ...notes);
   return out.join('\n');
 }

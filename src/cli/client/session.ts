@@ -17,6 +17,7 @@ import { connect } from './connect.js';
 import { compileScript, EMPTY_SCRIPT, type CallScript, type ScriptAction } from './script.js';
 import { defaultTicker, type Ticker } from './ticker.js';
 import { checkEvent, checkOpened, type Transcript } from './validate.js';
+import { createLatencyProbe } from './latency.js';
 import { emptySummary, type SessionSummary } from './summary.js';
 import { GENESYS_OFFERS, GENESYS_TIMERS, RATE_BURST, RATE_PER_SECOND, type SessionTimers } from './genesys.js';
 
@@ -50,6 +51,11 @@ export interface SessionOptions {
   onNotice?: (text: string, sessionId: string) => void;
   /** Called once, when `opened` arrives (load mode counts streaming sessions with it). */
   onOpened?: (sessionId: string) => void;
+  /**
+   * Measure end of speech → final (see latency.ts) for a recognizer that ends an utterance after
+   * `endpointMs` of silence; the sample goes into the summary.
+   */
+  latency?: { endpointMs: number };
 }
 
 type State = 'connecting' | 'opening' | 'open' | 'closing' | 'done';
@@ -96,6 +102,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionSummary> 
       ? fileFrames
       : Math.min(opts.loop ? Infinity : fileFrames, Math.round(opts.durationSeconds / FRAME_SECONDS));
   const plan = compileScript(opts.script ?? EMPTY_SCRIPT, FRAME_SECONDS);
+  const latency = opts.latency && !probe ? createLatencyProbe(opts.latency.endpointMs) : undefined;
 
   let state: State = 'opening';
   let seq = 0;
@@ -210,6 +217,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionSummary> 
       if (!paused() && discarding === 0 && frames.length > 0) {
         ws.send(frames[nextFrame % fileFrames] as Buffer);
         framesSent += 1;
+        latency?.frameSent(nextFrame, performance.now());
       }
       nextFrame += 1;
     }
@@ -299,8 +307,10 @@ export async function runSession(opts: SessionOptions): Promise<SessionSummary> 
         summary.otherEntities += r.value.otherEntities;
         checkRate(now);
         for (const t of r.value.transcripts) {
-          if (t.isFinal) summary.finals += 1;
-          else summary.interims += 1;
+          if (t.isFinal) {
+            summary.finals += 1;
+            latency?.final(t.offset + t.duration, now);
+          } else summary.interims += 1;
           opts.onTranscript?.(t, sessionId);
         }
         return;
@@ -389,5 +399,6 @@ export async function runSession(opts: SessionOptions): Promise<SessionSummary> 
   summary.streamedSeconds = framesSent * FRAME_SECONDS;
   summary.positionSeconds = position();
   summary.elapsedMs = performance.now() - started;
+  if (latency) summary.finalLatency = { samplesMs: [...latency.samples], unmatched: latency.unmatched };
   return summary;
 }

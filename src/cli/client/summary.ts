@@ -35,6 +35,8 @@ export interface SessionSummary {
   /** Stream position at the end (audio sent plus declared gaps). */
   positionSeconds: number;
   elapsedMs: number;
+  /** End of speech → final, when the session measured it (a bounded sample, see latency.ts). */
+  finalLatency?: { samplesMs: number[]; unmatched: number };
 }
 
 export function emptySummary(sessionId: string, conversationId: string, probe: boolean): SessionSummary {

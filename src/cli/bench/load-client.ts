@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/**
+ * The bench's load-client process: `runLoad` (the same code as `simulate --sessions`) with the
+ * end of speech → final measurement switched on for the engine under test. One JSON argument in
+ * (LoadClientArgs); JSON lines out on stdout: `progress` every second (with this process's own
+ * CPU), then one `report`. First SIGINT closes every call cleanly, a second quits at once.
+ */
+import { setMaxListeners } from 'node:events';
+import { loadWavSource } from '../client/audio-source.js';
+import { runLoad } from '../load.js';
+
+export interface LoadClientArgs {
+  url: string;
+  apiKey: string;
+  clientSecret: string;
+  organizationId: string;
+  sessions: number;
+  rate: number;
+  durationSeconds: number;
+  wav: string;
+  customConfig: Record<string, unknown>;
+  /** The engine's end-of-utterance silence, for the latency figure. */
+  endpointMs: number;
+}
+
+const out = (msg: object): void => void process.stdout.write(`${JSON.stringify(msg)}\n`);
+const cpuMicros = (): number => {
+  const c = process.cpuUsage();
+  return c.user + c.system;
+};
+
+const args = JSON.parse(process.argv[2] ?? '{}') as LoadClientArgs;
+const abort = new AbortController();
+// Every session listens on this one signal: thousands of listeners are expected, not a leak.
+setMaxListeners(0, abort.signal);
+process.on('SIGINT', () => {
+  if (abort.signal.aborted) process.exit(130);
+  abort.abort();
+});
+
+const source = await loadWavSource(args.wav);
+const { report } = await runLoad({
+  sessions: args.sessions,
+  rate: args.rate,
+  signal: abort.signal,
+  session: {
+    url: args.url,
+    apiKey: args.apiKey,
+    clientSecret: args.clientSecret,
+    organizationId: args.organizationId,
+    language: 'en-US',
+    customConfig: args.customConfig,
+    source,
+    durationSeconds: args.durationSeconds,
+    loop: true,
+    latency: { endpointMs: args.endpointMs },
+  },
+  onProgress: (p) => out({ type: 'progress', ...p, cpuMicros: cpuMicros() }),
+});
+out({ type: 'report', ...report });
+// Let stdout drain before exiting (pipes are asynchronous).
+process.stdout.write('', () => process.exit(0));
