@@ -80,6 +80,24 @@ describe('ReplayBuffer', () => {
   });
 });
 
+describe('ReplayBuffer across its one-second blocks', () => {
+  it('gives back exactly the samples after a discard, in order, across block edges', () => {
+    const r = new ReplayBuffer(30 * 8000);
+    let next = 0;
+    for (let f = 0; f < 17; f++) r.append(Int16Array.from({ length: 1600 }, () => next++ % 30000), f * 1600);
+    r.discardBefore(10_401);
+    const held = [...r.read()].flatMap((a) => [...a]);
+    expect(held).toHaveLength(17 * 1600 - 10_401);
+    expect(held.every((v, i) => v === (10_401 + i) % 30000)).toBe(true);
+    r.discardBefore(17 * 1600);
+    expect([r.samples, [...r.read()].length]).toEqual([0, 0]);
+    r.append(new Int16Array(5), 17 * 1600);
+    expect([r.start, r.end]).toEqual([27_200, 27_205]);
+    r.clear();
+    expect([r.samples, r.start]).toEqual([0, 27_205]);
+  });
+});
+
 describe('ChannelPipeline restarts with replay', () => {
   it('gives the new stream the audio after the last final, re-based onto the call', async () => {
     vi.useFakeTimers();
@@ -125,6 +143,21 @@ describe('ChannelPipeline restarts with replay', () => {
     expect(streams).toHaveLength(2);
     expect(streams[1]!.audio.length).toBe(8000);
     expect(streams[1]!.flushed).toBe(1);
+  });
+
+  it('a language change during the back-off recognizes the pending audio in the old language, then starts the new one', async () => {
+    const { ch, streams, feed } = setup();
+    feed(1);
+    streams[0]!.onError(new EngineError('drop', 'unavailable', true));
+    feed(0.4); // waits in the replay buffer for the restart
+    await ch.changeLanguage('de-DE');
+    expect(streams.map((s) => s.language)).toEqual(['en-US', 'en-US', 'de-DE']);
+    expect(streams[1]!.audio).toHaveLength(11200); // the unfinalized 1.4 s, in the old language
+    expect(streams[1]!.flushed).toBe(1);
+    expect(streams[1]!.closed).toBe(true);
+    feed(0.2);
+    expect(streams[2]!.audio).toHaveLength(1600);
+    expect(ch.language).toBe('de-DE');
   });
 });
 

@@ -43,6 +43,9 @@ export function createGoogleEngine(options: GoogleEngineOptions): GoogleEngine {
         'grpc-node.pool_index': index,
         'grpc.keepalive_time_ms': 30_000,
         'grpc.keepalive_timeout_ms': 10_000,
+        // grpc-js would keep every audio message of a call for a transparent retry; failed streams
+        // are restarted by the channel pipeline with its own replay, so that copy is waste.
+        'grpc.enable_retries': 0,
       } as ConstructorParameters<typeof v2.SpeechClient>[0]),
     (client) => client.close(),
     options.streamsPerConnection,

@@ -50,7 +50,7 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
   const rate = options.sampleRate;
   const minChunk = Math.round((rate * MIN_CHUNK_MS) / 1000);
   const maxChunk = MAX_CHUNK_BYTES / 2;
-  const maxUnsentBytes = (rate * 2 * MAX_UNSENT_MS) / 1000;
+  const maxUnsentMessages = MAX_UNSENT_MS / MIN_CHUNK_MS;
   const pending = new Int16Array(maxChunk);
   let pendingLength = 0;
   let samples = 0;
@@ -121,12 +121,19 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
   }
 
   function sendPending(): void {
-    if (pendingLength === 0 || !current) return;
+    if (pendingLength === 0) return;
     const audio = Buffer.from(pending.buffer, pending.byteOffset, pendingLength * 2);
     pendingLength = 0;
-    // Buffer.from(arrayBuffer) shares memory: copy, since `pending` is refilled at once.
-    current.duplex.write({ audio: Buffer.from(audio) });
-    if (current.duplex.writableLength > maxUnsentBytes) {
+    writeAudio(audio);
+  }
+
+  /** `audio` is a view of memory the caller reuses: it is copied once, here. */
+  function writeAudio(audio: Buffer): void {
+    if (!current) return;
+    const duplex = current.duplex;
+    duplex.write({ audio: Buffer.from(audio) });
+    // The SDK's stream is in object mode: its writableLength counts queued messages.
+    if (duplex.writableLength > maxUnsentMessages) {
       fail(new EngineError('Google Speech is not taking audio (stream stalled)', 'unavailable', true));
     }
   }
@@ -158,6 +165,12 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
       if (closed || failed) return;
       lastAudioAt = sweeper.now();
       current ??= openCall();
+      // Whole frames of 100 ms or more (Genesys sends 200 ms) go out as they are: one copy.
+      if (pendingLength === 0 && pcm.length >= minChunk && pcm.length <= maxChunk) {
+        samples += pcm.length;
+        writeAudio(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+        return;
+      }
       for (let i = 0; i < pcm.length; ) {
         const n = Math.min(pcm.length - i, maxChunk - pendingLength);
         pending.set(pcm.subarray(i, i + n), pendingLength);
