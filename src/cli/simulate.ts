@@ -2,6 +2,7 @@
  * `simulate`: one call, a probe, or a load run, with output to injected writers so tests can run
  * it in-process. Returns the exit status (0 ok, 1 failure or violation, 2 usage).
  */
+import { setMaxListeners } from 'node:events';
 import { parseSimulateArgs, UsageError, USAGE, type SimulateOptions } from './args.js';
 import { loadWavSource, type AudioSource } from './client/audio-source.js';
 import { runSession, type SessionOptions } from './client/session.js';
@@ -92,6 +93,8 @@ async function runCall(o: SimulateOptions, source: AudioSource | undefined, io: 
 }
 
 async function runLoadMode(o: SimulateOptions, source: AudioSource, io: CliIo): Promise<number> {
+  // Every session listens on the one abort signal: thousands of listeners are expected here.
+  if (io.signal) setMaxListeners(0, io.signal);
   const base = sessionOptions(o, io);
   base.source = source;
   if (!o.json) {
