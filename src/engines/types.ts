@@ -7,6 +7,7 @@
  * stream timeline (pauses, discards, stream restarts) is the session's job, never the engine's.
  */
 import type { Logger } from 'pino';
+import { primaryLanguage } from '../protocol/language.js';
 
 /** What an engine can do, declared rather than guessed from its output. */
 export interface EngineCapabilities {
@@ -109,6 +110,12 @@ export interface EngineStreamOptions {
   phrases?: readonly string[];
   onResult(result: RecognitionResult): void;
   /**
+   * Optional: audio before `untilMs` (this stream's time) needs no replay: finals cover it, or the
+   * vendor said it is silence. Lets the pipeline drop what it keeps for a restart during long
+   * silences instead of holding it until the next final.
+   */
+  onSettled?(untilMs: number): void;
+  /**
    * A failure the stream could not recover from by itself, reported once; the stream is dead
    * after it. An `EngineError` says whether a new stream may help; any other error counts as
    * retryable. Engines never retry a failed vendor stream themselves: the pipeline does.
@@ -145,10 +152,11 @@ export interface SpeechEngine {
   readonly capabilities: EngineCapabilities;
   openStream(options: EngineStreamOptions): EngineStream;
   /**
-   * Languages the engine can recognize: full BCP-47 tags or primary subtags (`en` covers `en-GB`).
-   * Absent when the vendor decides per model and location (Google), i.e. not known here.
+   * Languages the engine can recognize: full BCP-47 tags or primary subtags (`en` covers `en-GB`);
+   * `'any'` for an engine that serves every language (simulated). Absent when the vendor decides
+   * per model and location (Google), i.e. not known here.
    */
-  readonly languages?: readonly string[];
+  readonly languages?: readonly string[] | 'any';
   /** Configuration worth a warning at start-up (e.g. a model the location may not serve). */
   readonly warnings?: readonly string[];
   /** Releases process-wide resources (connections, child processes) at shutdown. */
@@ -157,11 +165,11 @@ export interface SpeechEngine {
 
 /** Whether `engine` declares it can recognize `language` (true when it declares no list). */
 export function engineSupportsLanguage(engine: Pick<SpeechEngine, 'languages'>, language: string): boolean {
-  if (!engine.languages) return true;
+  if (!engine.languages || engine.languages === 'any') return true;
   const tag = language.toLowerCase();
-  const primary = tag.split('-')[0];
+  const primary = primaryLanguage(tag);
   return engine.languages.some((l) => {
     const known = l.toLowerCase();
-    return known === tag || known === primary;
+    return known === tag || (!known.includes('-') && primaryLanguage(known) === primary);
   });
 }

@@ -62,7 +62,7 @@ export interface ChannelCounters {
 export class ChannelPipeline {
   private current: OpenStream | undefined;
   private samplesPushed = 0;
-  private language: string;
+  private activeLanguage: string;
   private restarts: number[] = [];
   private restartTimer: NodeJS.Timeout | undefined;
   /** The utterance a failed stream left open: its replacement's results keep the id. */
@@ -76,7 +76,7 @@ export class ChannelPipeline {
   private readonly counts = { restarts: 0, rotations: 0, lostSamples: 0 };
 
   constructor(private readonly options: ChannelOptions) {
-    this.language = options.language;
+    this.activeLanguage = options.language;
     const caps = options.engine.capabilities;
     if (caps.restartable) this.replay = new ReplayBuffer((REPLAY_MAX_MS * SAMPLE_RATE) / 1000);
     if (caps.maxStreamMs) {
@@ -89,6 +89,11 @@ export class ChannelPipeline {
 
   get channelId(): number {
     return this.options.channelId;
+  }
+
+  /** The language new audio is recognized in. */
+  get language(): string {
+    return this.activeLanguage;
   }
 
   get counters(): ChannelCounters {
@@ -146,9 +151,11 @@ export class ChannelPipeline {
    * frame is lost to a slow vendor flush.
    */
   async changeLanguage(language: string): Promise<void> {
-    if (this.closed || language === this.language) return;
+    if (this.closed || language === this.activeLanguage) return;
+    // Audio waiting for a restart belongs to the old language: recognize it there before retiring.
+    if (this.restartTimer) this.restartNow();
     const old = this.current;
-    this.language = language;
+    this.activeLanguage = language;
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
     this.replay?.discardBefore(this.samplesPushed);
@@ -170,19 +177,20 @@ export class ChannelPipeline {
     const entry: OpenStream = {
       stream: undefined as unknown as EngineStream,
       baseSample,
-      language: this.language,
+      language: this.activeLanguage,
       utteranceId,
       finalizedTo: baseSample,
       ageFrom: baseSample,
       superseded: false,
     };
     entry.stream = this.options.engine.openStream({
-      language: this.language,
+      language: this.activeLanguage,
       sampleRate: SAMPLE_RATE,
       interimResults: this.options.interimResults,
       ...(this.options.phrases ? { phrases: this.options.phrases } : {}),
       log: this.options.log,
       onResult: (result) => this.handleResult(entry, result),
+      onSettled: (untilMs) => this.handleSettled(entry, untilMs),
       onError: (error) => this.handleError(entry, error),
     });
     return entry;
@@ -255,6 +263,13 @@ export class ChannelPipeline {
     if (result.isFinal && entry === this.current && this.rotation && this.samplesPushed - entry.ageFrom >= this.rotation.afterSamples) {
       this.replaceStream('stream limit near');
     }
+  }
+
+  private handleSettled(entry: OpenStream, untilMs: number): void {
+    if (this.closed || entry !== this.current || !this.replay) return;
+    const until = entry.baseSample + Math.floor((untilMs * SAMPLE_RATE) / 1000);
+    if (until > entry.finalizedTo) entry.finalizedTo = until;
+    this.replay.discardBefore(entry.finalizedTo);
   }
 
   private emitResult(entry: OpenStream, result: RecognitionResult): void {

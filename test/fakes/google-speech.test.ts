@@ -92,10 +92,11 @@ describe('vocabulary and recognizer', () => {
     expect(WORDS.map((_w, i) => wordForFrequency(300 + 100 * i + 40))).toEqual(WORDS);
     for (const step of [pcm.length, 1, 333]) {
       const rec = createRecognizer({ sampleRate: 8000 });
-      const events: RecognizerEvent[] = [];
-      for (let i = 0; i < pcm.length; i += step) events.push(...rec.push(pcm.subarray(i, i + step)));
-      events.push(...rec.finish());
-      expect(events.map((e) => e.kind)).toEqual(['final', 'final']);
+      const all: RecognizerEvent[] = [];
+      for (let i = 0; i < pcm.length; i += step) all.push(...rec.push(pcm.subarray(i, i + step)));
+      all.push(...rec.finish());
+      expect(all.map((e) => e.kind)).toEqual(['speech-begin', 'speech-end', 'final', 'speech-begin', 'speech-end', 'final']);
+      const events = all.filter((e): e is Extract<RecognizerEvent, { kind: 'final' }> => e.kind === 'final');
       expect(events.map((e) => e.words.map((w) => w.word))).toEqual(spans.map((s) => s.words));
       events.forEach((e, u) => e.words.forEach((w, i) => {
         const span = spans[u]?.wordSpans[i];
@@ -107,14 +108,15 @@ describe('vocabulary and recognizer', () => {
 
   it('emits interims only when asked, and finish() finalizes a pending utterance', () => {
     const { pcm } = synthesizeWords([['kilo', 'lima', 'mike', 'oscar']]);
+    const wordsOf = (events: RecognizerEvent[]) => events.flatMap((e) => (e.kind === 'interim' || e.kind === 'final' ? [e.words.map((w) => w.word)] : []));
     const quiet = createRecognizer({ sampleRate: 8000 });
-    expect(quiet.push(pcm)).toEqual([]);
-    expect(quiet.finish().map((e) => e.words.map((w) => w.word))).toEqual([['kilo', 'lima', 'mike', 'oscar']]);
+    expect(quiet.push(pcm)).toEqual([{ kind: 'speech-begin', atMs: expect.any(Number) }]);
+    expect(wordsOf(quiet.finish())).toEqual([['kilo', 'lima', 'mike', 'oscar']]);
     const chatty = createRecognizer({ sampleRate: 8000, interim: true });
-    const interims = chatty.push(pcm);
+    const interims = chatty.push(pcm).filter((e) => e.kind !== 'speech-begin');
     expect(interims.length).toBeGreaterThanOrEqual(2);
     expect(interims.every((e) => e.kind === 'interim')).toBe(true);
-    expect(interims.at(-1)?.words.map((w) => w.word)).toEqual(['kilo', 'lima', 'mike', 'oscar']);
+    expect(wordsOf(interims).at(-1)).toEqual(['kilo', 'lima', 'mike', 'oscar']);
   });
 });
 

@@ -123,6 +123,17 @@ describe('ChannelPipeline restarts with replay', () => {
     expect(ch.counters.restarts).toBe(1);
   });
 
+  it('drops replay audio the engine says is settled (silence), so a restart starts there', async () => {
+    vi.useFakeTimers();
+    const { streams, feed } = setup();
+    feed(10);
+    streams[0]!.onSettled!(9000);
+    streams[0]!.onError(new EngineError('drop', 'unavailable', true));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(streams[1]!.audio.length).toBe(8000);
+    expect(streams[1]!.audio[0]).toBe(72000 % 30000);
+  });
+
   it('ends the session at once on a non-retryable error, and ignores the dead stream after', () => {
     const { streams, fatal, feed } = setup();
     feed(1);

@@ -69,7 +69,9 @@ export function createGoogleEngine(options: GoogleEngineOptions): GoogleEngine {
             ? { adaptation: { phraseSets: [{ inlinePhraseSet: { phrases: phrases.map((value) => ({ value, boost: options.phraseBoost })) } }] } }
             : {}),
         },
-        streamingFeatures: { interimResults: so.interimResults },
+        // Voice activity events tell the engine when audio is silence, so the replay kept for a
+        // restart can be dropped during long silences rather than held until the next final.
+        streamingFeatures: { interimResults: so.interimResults, enableVoiceActivityEvents: true },
       },
     };
   }

@@ -7,6 +7,8 @@ import type { RecognitionResult, RecognizedWord } from '../types.js';
 
 /** The parts of a v2 `StreamingRecognizeResponse` we read (camelCase, as the SDK decodes it). */
 export interface SpeechResponse {
+  speechEventType?: string | null;
+  speechEventOffset?: ProtoDuration | null;
   results?: Array<{
     alternatives?: Array<{
       transcript?: string | null;

@@ -23,6 +23,13 @@ export const IDLE_END_MS = 5_000;
 const IDLE_CHECK_MS = 1_000;
 /** Audio the connection has not taken yet; past this the call counts as stalled. */
 const MAX_UNSENT_MS = 30_000;
+/**
+ * Silence is reported settled this far behind the newest audio: Google's speech-begin event comes
+ * a little after the speech itself, and what precedes it must still be replayable.
+ */
+const SETTLE_MARGIN_MS = 1_000;
+/** A speech end whose final never comes (noise without words) stops blocking after this much audio. */
+const FINAL_WAIT_MS = 3_000;
 /** A half-closed call Google has not ended by then is given up (its audio is replayed elsewhere). */
 const FINISH_TIMEOUT_MS = 10_000;
 
@@ -42,6 +49,11 @@ interface Call {
   times: { baseMs: number; lastFinalEndMs: number };
   halfClosed: boolean;
   settled: boolean;
+  /** Voice activity: speech began and has not ended; or ended at this stream sample with its final not in yet. */
+  speaking: boolean;
+  speechEndedAt: number | undefined;
+  /** Google sent voice activity events on this call: only then is "not speaking" known. */
+  voiceEvents: boolean;
   done: Promise<void>;
   settle(): void;
 }
@@ -76,10 +88,30 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
     const duplex = lease.client._streamingRecognize();
     let settle!: () => void;
     const done = new Promise<void>((resolve) => (settle = resolve));
-    const call: Call = { duplex, lease, times: { baseMs: (samples * 1000) / rate, lastFinalEndMs: 0 }, halfClosed: false, settled: false, done, settle };
+    const call: Call = {
+      duplex,
+      lease,
+      times: { baseMs: (samples * 1000) / rate, lastFinalEndMs: 0 },
+      halfClosed: false,
+      settled: false,
+      speaking: false,
+      speechEndedAt: undefined,
+      voiceEvents: false,
+      done,
+      settle,
+    };
     calls.add(call);
     duplex.on('data', (response: SpeechResponse) => {
       if (closed || failed) return;
+      if (response.speechEventType === 'SPEECH_ACTIVITY_BEGIN') {
+        call.voiceEvents = true;
+        call.speaking = true;
+      } else if (response.speechEventType === 'SPEECH_ACTIVITY_END') {
+        call.voiceEvents = true;
+        call.speaking = false;
+        call.speechEndedAt = samples;
+      }
+      if (response.results?.some((r) => r.isFinal)) call.speechEndedAt = undefined;
       for (const result of mapResponse(response, call.times, ctx.defaultConfidence)) {
         try {
           options.onResult(result);
@@ -156,6 +188,17 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
     return call.done;
   }
 
+  let settledAt = 0;
+
+  /** At most once a second of audio: says the silence behind us needs no replay. */
+  function reportSettled(call: Call): void {
+    if (!options.onSettled || !call.voiceEvents || call.speaking || samples - settledAt < rate) return;
+    if (call.speechEndedAt !== undefined && samples - call.speechEndedAt < (rate * FINAL_WAIT_MS) / 1000) return;
+    settledAt = samples;
+    const untilMs = (samples * 1000) / rate - SETTLE_MARGIN_MS;
+    if (untilMs > 0) options.onSettled(untilMs);
+  }
+
   function checkIdle(now: number): void {
     if (current && !closed && now - lastAudioAt >= (ctx.idleEndMs ?? IDLE_END_MS)) void halfClose();
   }
@@ -169,6 +212,7 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
       if (pendingLength === 0 && pcm.length >= minChunk && pcm.length <= maxChunk) {
         samples += pcm.length;
         writeAudio(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+        if (current) reportSettled(current);
         return;
       }
       for (let i = 0; i < pcm.length; ) {
@@ -180,6 +224,7 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
         if (pendingLength >= maxChunk) sendPending();
       }
       if (pendingLength >= minChunk) sendPending();
+      if (current) reportSettled(current);
     },
 
     async flush(): Promise<void> {

@@ -29,7 +29,7 @@ export interface DecodedStreamingConfig {
     };
     adaptation?: object;
   };
-  streamingFeatures?: { interimResults?: boolean };
+  streamingFeatures?: { interimResults?: boolean; enableVoiceActivityEvents?: boolean };
 }
 
 export const MAX_CHUNK_BYTES = 15_360;
@@ -116,6 +116,8 @@ export interface CallSettings {
   encoding: 'LINEAR16' | 'MULAW';
   sampleRate: number;
   interim: boolean;
+  /** SPEECH_ACTIVITY_BEGIN/END events were asked for (`enable_voice_activity_events`). */
+  voiceActivityEvents: boolean;
   languageCode: string;
   chirp: boolean;
   wordTimes: boolean;
@@ -132,6 +134,7 @@ export function callSettings(streamingConfig: DecodedStreamingConfig | undefined
     encoding: explicit?.encoding === 'MULAW' ? 'MULAW' : 'LINEAR16',
     sampleRate: explicit?.sampleRateHertz ?? 8000,
     interim: streamingConfig?.streamingFeatures?.interimResults === true,
+    voiceActivityEvents: streamingConfig?.streamingFeatures?.enableVoiceActivityEvents === true,
     // The real service answers in lower case (en-US → en-us).
     languageCode: (config.languageCodes?.[0] ?? 'en-US').toLowerCase(),
     chirp: CHIRP.has(config.model ?? 'long'),
@@ -147,7 +150,7 @@ export const duration = (ms: number): { seconds: number; nanos: number } => {
 };
 
 /** A StreamingRecognitionResult (camelCase, for proto-loader to encode) for one recognizer event. */
-export function toResult(ev: RecognizerEvent, s: CallSettings): object {
+export function toResult(ev: Extract<RecognizerEvent, { kind: 'interim' | 'final' }>, s: CallSettings): object {
   const final = ev.kind === 'final';
   const tokens = ev.words.map((w, i) => {
     let t = w.word;

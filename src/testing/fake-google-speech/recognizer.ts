@@ -18,7 +18,9 @@ export type RecognizerEvent =
   /** Words so far of the utterance in progress; `atMs` is how much audio had been heard. */
   | { kind: 'interim'; words: RecognizedWord[]; atMs: number }
   /** All words of a finished utterance; `endMs` is the end of its last word. */
-  | { kind: 'final'; words: RecognizedWord[]; endMs: number };
+  | { kind: 'final'; words: RecognizedWord[]; endMs: number }
+  /** Voice activity: speech began (its first word's start) or ended (the endpoint was reached). */
+  | { kind: 'speech-begin' | 'speech-end'; atMs: number };
 
 export interface RecognizerOptions {
   sampleRate: number;
@@ -95,6 +97,8 @@ export function createRecognizer(opts: RecognizerOptions): Recognizer {
   function finalize(out: RecognizerEvent[]): void {
     if (utterance) {
       const last = utterance.words[utterance.words.length - 1];
+      // As the real service does, the end of speech is announced before the final result.
+      out.push({ kind: 'speech-end', atMs: ms(samplesDone) });
       if (last) out.push({ kind: 'final', words: utterance.words, endMs: last.endMs });
     }
     utterance = null;
@@ -145,7 +149,10 @@ export function createRecognizer(opts: RecognizerOptions): Recognizer {
         // A quiet onset (the fade-in) in the block before still belongs to the word.
         const start = prevQuietFirstLoud >= 0 ? prevQuietFirstLoud : firstLoud >= 0 ? firstLoud : s0;
         word = { startSample: start, endSample: lastLoud + 1, lastSpeechBlock: blockIndex, crossings, crossingSpan };
-        utterance ??= { words: [], nextInterimBlock: blockIndex + interimBlocks };
+        if (!utterance) {
+          utterance = { words: [], nextInterimBlock: blockIndex + interimBlocks };
+          out.push({ kind: 'speech-begin', atMs: ms(start) });
+        }
       }
       lastSpeechBlock = blockIndex;
     } else {

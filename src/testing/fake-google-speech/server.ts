@@ -9,7 +9,7 @@ import { endianness } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { decodeMulaw } from '../../audio/mulaw.js';
 import {
-  DEFAULT_MESSAGES, MAX_CHUNK_BYTES, MESSAGES, callSettings, loadSpeechService, toResult, validateFirstRequest,
+  DEFAULT_MESSAGES, MAX_CHUNK_BYTES, MESSAGES, callSettings, duration, loadSpeechService, toResult, validateFirstRequest,
   type DecodedRequest, type DecodedStreamingConfig,
 } from './protocol.js';
 import { createRecognizer, type RecognizerEvent } from './recognizer.js';
@@ -170,7 +170,13 @@ export async function startFakeGoogleSpeech(options: FakeGoogleSpeechOptions = {
       finishRecognizer = () => recognizer.finish();
       respond = (events) => {
         for (const ev of events) {
-          const result = toResult(ev, settings);
+          if (ev.kind === 'speech-begin' || ev.kind === 'speech-end') {
+            if (!settings.voiceActivityEvents) continue;
+            const speechEventType = ev.kind === 'speech-begin' ? 'SPEECH_ACTIVITY_BEGIN' : 'SPEECH_ACTIVITY_END';
+            schedule(() => call.write({ results: [], speechEventType, speechEventOffset: duration(ev.atMs) }));
+            continue;
+          }
+          const result = toResult(ev as Extract<RecognizerEvent, { kind: 'interim' | 'final' }>, settings);
           record.results++;
           schedule(() => call.write({ results: [result] }));
         }

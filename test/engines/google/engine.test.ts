@@ -137,6 +137,30 @@ describe('google engine against the fake Speech v2 service', () => {
     await e.close();
   });
 
+  it('reports silence as settled only after speech ended and its final came, never during speech', async () => {
+    const e = engine();
+    const settled: Array<{ untilMs: number; atMs: number; finals: number }> = [];
+    const speech = synthesizeWords([['alpha', 'bravo', 'charlie', 'delta']], { leadingSilenceMs: 3000, trailingSilenceMs: 4000 });
+    let pushedMs = 0;
+    const s = open(e, { onSettled: (untilMs) => settled.push({ untilMs, atMs: pushedMs, finals: s.results.length }) });
+    // Real-time-ish, so Google's (the fake's) voice events arrive while audio still flows.
+    for (let i = 0; i < speech.pcm.length; i += 1600) {
+      pushedMs += 200;
+      s.push(speech.pcm.subarray(i, i + 1600));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await s.stream.flush();
+    const span = speech.spans[0]!;
+    expect(settled.length).toBeGreaterThan(0);
+    // Before speech no voice event has come yet: nothing is settled. Audio with speech in it is
+    // settled only once its final has been delivered; then the silence after it is.
+    expect(settled.every((x) => x.untilMs <= span.startMs || x.finals === 1)).toBe(true);
+    expect(settled.at(-1)!.untilMs).toBeGreaterThan(span.endMs + 2000);
+    expect(settled.every((x) => x.atMs - x.untilMs >= 1000)).toBe(true);
+    await s.stream.close();
+    await e.close();
+  });
+
   it('reports a refused stream once, as an EngineError an admin can act on', async () => {
     const e = engine();
     fake.rejectAll({ code: 16, message: 'Request had invalid authentication credentials.' });
