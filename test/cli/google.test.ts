@@ -9,11 +9,38 @@ let fake: FakeGoogleSpeech;
 let server: RunningServer;
 beforeAll(async () => {
   fake = await startFakeGoogleSpeech();
-  server = await startRealServer({ GOOGLE_SPEECH_INSECURE: 'true', GOOGLE_SPEECH_ENDPOINT: fake.address, RATE_LIMIT_PER_SECOND: '100' });
+  server = await startRealServer({
+    GOOGLE_SPEECH_INSECURE: 'true',
+    GOOGLE_SPEECH_ENDPOINT: fake.address,
+    RATE_LIMIT_PER_SECOND: '100',
+    SUPPORTED_LANGUAGES: 'en-US,de-DE,eu-ES',
+  });
 });
 afterAll(async () => {
   await server.close();
   await fake.close();
+});
+
+const google = ['--custom-config', '{"transcriptionVendor":"google"}'];
+
+describe('the connection probe with transcriptionVendor google', () => {
+  it('lists the configured languages chirp_2 streams in', async () => {
+    const r = await run(['--url', server.url, '--api-key', API_KEY, '--client-secret', CLIENT_SECRET, ...google, '--probe']);
+    expect(r.code, r.err.join('\n')).toBe(0);
+    expect(r.out.join('\n')).toContain('supported languages: en-US, de-DE');
+    expect(r.out.join('\n')).not.toContain('eu-ES');
+  });
+
+  it('fails, saying what is missing, on a server without Google credentials', async () => {
+    const bare = await startRealServer();
+    try {
+      const r = await run(['--url', bare.url, '--api-key', API_KEY, '--client-secret', CLIENT_SECRET, ...google, '--probe']);
+      expect(r.code).toBe(1);
+      expect([...r.out, ...r.err].join('\n')).toContain("transcriptionVendor 'google' is not configured: GOOGLE_APPLICATION_CREDENTIALS is not set");
+    } finally {
+      await bare.close();
+    }
+  });
 });
 
 describe('simulate with transcriptionVendor google', () => {

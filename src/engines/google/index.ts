@@ -85,6 +85,7 @@ export function createGoogleEngine(options: GoogleEngineOptions): GoogleEngine {
       maxStreamMs: options.streamLimitMs,
       restartable: true,
     },
+    ...(features.languages ? { languages: features.languages } : {}),
     warnings: modelWarnings(options.model, options.location),
     connections: pool,
     openStream: (so) =>

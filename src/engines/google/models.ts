@@ -14,10 +14,28 @@ export interface ModelFeatures {
   wordConfidence: boolean;
   /** Locations that serve the model (from Google's model pages; checked only to warn at start). */
   locations: readonly string[];
+  /**
+   * Languages the model streams in, where Google's model page lists them; absent where the list is
+   * long and changes by location (Google refuses an unsupported one at the first stream).
+   */
+  languages?: readonly string[];
 }
 
+/** Chirp 2's StreamingRecognize languages (its batch list is far longer). */
+const CHIRP_2_STREAMING = [
+  'cmn-Hans-CN', 'cmn-Hant-TW', 'yue-Hant-HK', 'en-AU', 'en-IN', 'en-GB', 'en-US', 'fr-CA',
+  'fr-FR', 'de-DE', 'it-IT', 'ja-JP', 'ko-KR', 'pt-BR', 'es-ES', 'es-US',
+] as const;
+
 export const MODEL_FEATURES: Readonly<Record<GoogleModel, ModelFeatures>> = {
-  chirp_2: { streaming: true, adaptation: true, wordTimes: true, wordConfidence: false, locations: ['us-central1', 'europe-west4', 'asia-southeast1'] },
+  chirp_2: {
+    streaming: true,
+    adaptation: true,
+    wordTimes: true,
+    wordConfidence: false,
+    locations: ['us-central1', 'europe-west4', 'asia-southeast1'],
+    languages: CHIRP_2_STREAMING,
+  },
   chirp_3: { streaming: true, adaptation: true, wordTimes: true, wordConfidence: false, locations: ['us', 'eu', 'asia-northeast1', 'asia-southeast1', 'asia-south1', 'europe-west2', 'europe-west3', 'northamerica-northeast1'] },
   chirp: { streaming: false, adaptation: false, wordTimes: true, wordConfidence: false, locations: ['us-central1', 'europe-west4', 'asia-southeast1'] },
   telephony: { streaming: true, adaptation: true, wordTimes: true, wordConfidence: true, locations: [] },
