@@ -11,6 +11,8 @@ import { googleEnv, googleSetup, type GoogleEngineOptions } from '../engines/goo
 import { segmenterEnv, segmenterSetup, type SegmenterOptions } from '../engines/kit/options.js';
 import { openaiEnv, openaiSetup, type OpenAIEngineOptions } from '../engines/openai/options.js';
 import { localEnv, localSetup, type LocalEngineOptions } from '../engines/local/options.js';
+import { normalizeLanguageTag } from '../protocol/language.js';
+import { translationEnv, translationSetup, type TranslationOptions } from '../translation/options.js';
 
 const base64Secret = z
   .string()
@@ -29,6 +31,14 @@ const apiKeysJson = z
   })
   .pipe(z.record(z.string().min(1), z.union([z.literal(''), base64Secret])));
 
+/** A BCP-47 tag, in canonical case (the user's subtags kept: see protocol/language.ts). */
+const languageTag = z.string().transform((tag, ctx) => {
+  const canonical = normalizeLanguageTag(tag);
+  if (canonical) return canonical;
+  ctx.addIssue({ code: 'custom', message: `'${tag}' is not a BCP-47 language tag (comma-separated tags such as en-US,es-ES)` });
+  return z.NEVER;
+});
+
 const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: intIn(0, 65535).default(8080),
@@ -40,7 +50,7 @@ const envSchema = z.object({
   GENESYS_ORG_ID: csv
     .pipe(z.array(z.string().refine(isUuid, 'must be UUIDs, comma-separated')))
     .default([]),
-  SUPPORTED_LANGUAGES: csv.pipe(z.array(z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be BCP-47 tags, comma-separated')).min(1)).default(['en-US']),
+  SUPPORTED_LANGUAGES: csv.pipe(z.array(languageTag).min(1)).optional(),
   DEFAULT_SPEECH_PROVIDER: z.string().trim().toLowerCase().default('local'),
   SIMULATED_END_SILENCE_MS: intIn(100, 5000).default(400),
   DEBUG: bool.default(false),
@@ -64,6 +74,7 @@ const envSchema = z.object({
   ...openaiEnv,
   ...localEnv,
   ...segmenterEnv,
+  ...translationEnv,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -76,7 +87,10 @@ export interface Config {
   /** apiKey → base64 client secret ('' = unsigned allowed). null = authentication disabled (development only). */
   apiKeys: ReadonlyMap<string, string> | null;
   allowedOrgIds: ReadonlySet<string> | null;
-  supportedLanguages: string[];
+  /** SUPPORTED_LANGUAGES, canonical; undefined when not set (the probe then lists what the engines declare). */
+  supportedLanguages: string[] | undefined;
+  /** The session language when `open` names none: the first of SUPPORTED_LANGUAGES, else en-US. */
+  defaultLanguage: string;
   defaultVendor: string;
   /** Silence that ends an utterance of the `simulated` engine. */
   simulatedEndSilenceMs: number;
@@ -99,6 +113,8 @@ export interface Config {
   utterance: Required<SegmenterOptions>;
   /** Vendor engines the product has but this server is not configured for, with why. */
   unconfiguredEngines: Record<string, string>;
+  /** Translation with Gemini, when configured (else why not). */
+  translation: { configured: true; options: TranslationOptions } | { configured: false; reason: string };
 }
 
 export class ConfigError extends Error {
@@ -152,6 +168,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (defaultUnconfigured && !problems.some((p) => defaultUnconfigured.includes(p))) {
     problems.push(`DEFAULT_SPEECH_PROVIDER: '${e.DEFAULT_SPEECH_PROVIDER}' is not configured: ${defaultUnconfigured}`);
   }
+  const translation = translationSetup(e, production, { project: e.GOOGLE_CLOUD_PROJECT, credentials: e.GOOGLE_APPLICATION_CREDENTIALS });
+  if (!translation.configured) problems.push(...translation.problems);
+  else if (translation.options.timeoutMs >= e.CLOSE_FLUSH_TIMEOUT_MS) {
+    problems.push(`TRANSLATION_TIMEOUT_MS: must be shorter than CLOSE_FLUSH_TIMEOUT_MS (${e.CLOSE_FLUSH_TIMEOUT_MS}), so the last translations leave before closed`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -162,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeys: keys.size > 0 ? keys : null,
     allowedOrgIds: e.GENESYS_ORG_ID.length > 0 ? new Set(e.GENESYS_ORG_ID.map((o) => o.toLowerCase())) : null,
     supportedLanguages: e.SUPPORTED_LANGUAGES,
+    defaultLanguage: e.SUPPORTED_LANGUAGES?.[0] ?? 'en-US',
     defaultVendor: e.DEFAULT_SPEECH_PROVIDER,
     simulatedEndSilenceMs: e.SIMULATED_END_SILENCE_MS,
     logLevel: e.DEBUG ? 'debug' : e.LOG_LEVEL,
@@ -185,5 +207,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     engines,
     unconfiguredEngines,
     utterance: segmenterSetup(e),
+    translation: translation.configured ? { configured: true, options: translation.options } : { configured: false, reason: translation.reason },
   };
 }

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { createConfiguredEngines } from '../engines/configured.js';
+import { createConfiguredTranslation } from '../translation/configured.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 
@@ -37,7 +38,10 @@ for (const [name, why] of Object.entries(config.unconfiguredEngines)) {
   else log.info({ engine: name }, `engine not configured: ${why}`);
 }
 log.info({ engines: engines.available, defaultEngine: config.defaultVendor }, 'engines ready');
-const server = await startServer(config, { engines, log }).catch((err: NodeJS.ErrnoException) => {
+const translation = await createConfiguredTranslation(config);
+if (translation) log.info({ translator: translation.name, timeoutMs: translation.timeoutMs }, 'translation ready');
+else if (!config.translation.configured) log.info(`translation not configured: ${config.translation.reason}`);
+const server = await startServer(config, { engines, log, ...(translation ? { translation } : {}) }).catch((err: NodeJS.ErrnoException) => {
   log.fatal({ code: err.code, port: config.port, host: config.host }, `cannot listen: ${err.message}`);
   process.exit(1);
 });

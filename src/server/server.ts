@@ -10,7 +10,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from '../config/config.js';
 import type { EngineRegistry } from '../engines/registry.js';
 import { authenticateUpgrade } from '../protocol/auth.js';
-import { AudioHookSession } from '../session/session.js';
+import { AudioHookSession, type SessionInit } from '../session/session.js';
+import type { TranslationService } from '../translation/service.js';
 import { ServerStats } from './stats.js';
 
 export interface RunningServer {
@@ -26,6 +27,8 @@ export interface RunningServer {
 
 export interface ServerDeps {
   engines: EngineRegistry;
+  /** Translation, when configured (see createConfiguredTranslation). */
+  translation?: TranslationService;
   log: Logger;
   /** Injectable clock (seconds) for signature checks in tests. */
   nowSeconds?: () => number;
@@ -52,6 +55,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
 
   const sessionSettings = {
     supportedLanguages: config.supportedLanguages,
+    defaultLanguage: config.defaultLanguage,
     interimResults: config.interimResults,
     tokenLanguage: config.tokenLanguage,
     sendUpdated: config.sendUpdated,
@@ -60,6 +64,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     closeFlushTimeoutMs: config.closeFlushTimeoutMs,
     rateLimit: config.rateLimit,
   };
+
+  const translation: SessionInit['translation'] = deps.translation
+    ? { service: deps.translation, contextUtterances: config.translation.configured ? config.translation.options.contextUtterances : 4 }
+    : { unavailable: config.translation.configured ? 'translation service not started' : config.translation.reason };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false, clientTracking: true });
 
@@ -155,6 +163,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       organizationId,
       settings: sessionSettings,
       engines,
+      translation,
       log: sessionLog,
       metrics: stats,
       transport: {

@@ -14,6 +14,9 @@ export class ServerStats implements SessionMetrics {
   interimEventsSent = 0;
   undeliveredEvents = 0;
   protocolErrors = 0;
+  /** Finals by translation outcome, and how long the translated ones took. */
+  readonly translations = { translated: 0, skipped: 0, timeout: 0, failed: 0 };
+  readonly translationLatencyMs = new Histogram();
   upgradesRejected: Record<string, number> = {};
 
   sessionOpened(info: { probe: boolean; openToOpenedMs: number }): void {
@@ -41,6 +44,11 @@ export class ServerStats implements SessionMetrics {
     this.protocolErrors += 1;
   }
 
+  translationDone(outcome: keyof ServerStats['translations'], ms: number): void {
+    this.translations[outcome] += 1;
+    if (outcome !== 'skipped') this.translationLatencyMs.record(ms);
+  }
+
   upgradeRejected(status: number): void {
     this.upgradesRejected[status] = (this.upgradesRejected[status] ?? 0) + 1;
   }
@@ -64,6 +72,7 @@ export class ServerStats implements SessionMetrics {
       eventsQueued: extra.eventsQueued,
       eventsUndelivered: this.undeliveredEvents,
       protocolErrors: this.protocolErrors,
+      translations: { ...this.translations, latencyMs: this.translationLatencyMs.summary() },
       upgradesRejected: this.upgradesRejected,
     };
   }

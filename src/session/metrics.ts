@@ -10,6 +10,8 @@ export interface SessionMetrics {
   /** Events that could not be delivered (client refused events, close deadline passed). */
   eventsUndelivered(count: number, why: string): void;
   protocolError(kind: string): void;
+  /** A final went through translation: translated, skipped (same language), or sent untranslated (timeout, failed). */
+  translationDone?(outcome: 'translated' | 'skipped' | 'timeout' | 'failed', ms: number): void;
 }
 
 export const noMetrics: SessionMetrics = {

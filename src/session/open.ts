@@ -7,14 +7,21 @@ import { engineSupportsLanguage, type SpeechEngine } from '../engines/types.js';
 import { NULL_UUID } from '../protocol/auth.js';
 import { chooseMedia } from '../protocol/media.js';
 import type { MediaOffer, OpenParameters } from '../protocol/messages.js';
+import { isProblem, parseEnableTranslation, parseGlossary, parseLanguage } from './custom-config.js';
+import { probeLanguages } from './languages.js';
 
 export interface OpenContext {
   /** From the authenticated upgrade: `open` must name the same organization. */
   organizationId: string;
   engines: EngineRegistry;
-  supportedLanguages: readonly string[];
+  /** SUPPORTED_LANGUAGES when set: narrows what the probe lists. */
+  supportedLanguages: readonly string[] | undefined;
+  /** The session language when `open` names none (default: the first supported language, else en-US). */
+  defaultLanguage?: string;
   /** Server default for interim results; `customConfig.interimResults` overrides it. */
   interimResults: boolean;
+  /** Whether this server can translate (why not, when it cannot). */
+  translation?: { configured: true } | { configured: false; reason: string };
 }
 
 export type OpenDecision =
@@ -26,7 +33,14 @@ export type OpenDecision =
       engine: SpeechEngine;
       /** The chosen offer, unchanged; undefined when the client offered none. */
       media: MediaOffer | undefined;
+      /** The session language (`open.language`, canonical): the target when translating. */
       language: string;
+      /** `customConfig.inputLanguage` of a translating session: recognition stays in it. */
+      inputLanguage: string | undefined;
+      /** Whether the session's engine recognizes the language it must recognize in (else it starts paused). */
+      recognitionSupported: boolean;
+      translation: boolean;
+      glossary: Readonly<Record<string, string>> | undefined;
       interimResults: boolean;
       /** `customConfig.phrases`, validated. */
       phrases: readonly string[] | undefined;
@@ -46,21 +60,53 @@ export function negotiateOpen(p: OpenParameters, ctx: OpenContext): OpenDecision
     media = chooseMedia(p.media);
     if (!media) return { ok: false, reason: 'error', info: 'no supported media' };
   }
-  const opened: Record<string, unknown> = { media: media ? [media] : [], startPaused: false };
-  if (p.supportedLanguages === true) opened['supportedLanguages'] = probeLanguages(ctx.supportedLanguages, resolution.engine);
-  const interim = p.customConfig['interimResults'];
-  const phrases = parsePhrases(p.customConfig['phrases']);
+  const engine = resolution.engine;
+  const cc = p.customConfig;
+  const phrases = parsePhrases(cc['phrases']);
   if (typeof phrases === 'string') return { ok: false, reason: 'error', info: phrases };
+  const openLanguage = parseLanguage(p.language, 'open.language');
+  if (isProblem(openLanguage)) return refuse(openLanguage.problem);
+  const inputLanguage = parseLanguage(cc['inputLanguage'], 'customConfig.inputLanguage');
+  if (isProblem(inputLanguage)) return refuse(inputLanguage.problem);
+  const translation = parseEnableTranslation(cc['enableTranslation']);
+  if (isProblem(translation)) return refuse(translation.problem);
+  const glossary = parseGlossary(cc['glossary']);
+  if (isProblem(glossary)) return refuse(glossary.problem);
+  if (translation && ctx.translation?.configured !== true) {
+    const why = ctx.translation?.configured === false ? ctx.translation.reason : 'not set up';
+    return refuse(`customConfig.enableTranslation: translation is not configured on this server: ${why}`);
+  }
+  // A pinned source the engine cannot recognize is a configuration error, not a language change to wait out.
+  const pinned = translation ? inputLanguage : undefined;
+  if (pinned && !engineSupportsLanguage(engine, pinned)) {
+    return refuse(`customConfig.inputLanguage '${pinned}' is not recognized by the '${engine.name}' engine`);
+  }
+  const defaultLanguage = ctx.defaultLanguage ?? ctx.supportedLanguages?.[0] ?? 'en-US';
+  const language = openLanguage ?? defaultLanguage;
+  const recognitionSupported = engineSupportsLanguage(engine, pinned ?? language);
+  const opened: Record<string, unknown> = { media: media ? [media] : [], startPaused: !probe && media !== undefined && !recognitionSupported };
+  if (p.supportedLanguages === true) {
+    opened['supportedLanguages'] = probeLanguages({ configured: ctx.supportedLanguages, engine, translatedFrom: pinned, defaultLanguage });
+  }
+  const interim = cc['interimResults'];
   return {
     ok: true,
     probe,
-    engine: resolution.engine,
+    engine,
     media,
-    language: p.language?.trim() || ctx.supportedLanguages[0]!,
+    language,
+    inputLanguage: pinned,
+    recognitionSupported,
+    translation,
+    glossary,
     interimResults: typeof interim === 'boolean' ? interim : ctx.interimResults,
     phrases,
     opened,
   };
+}
+
+function refuse(info: string): OpenDecision {
+  return { ok: false, reason: 'error', info };
 }
 
 /** Bounds of `customConfig.phrases`: what one inline phrase set comfortably takes. */
@@ -80,15 +126,4 @@ function parsePhrases(value: unknown): readonly string[] | undefined | string {
     if (phrase !== '' && !phrases.includes(phrase)) phrases.push(phrase);
   }
   return phrases.length > 0 ? phrases : undefined;
-}
-
-/**
- * The languages a probe is told: the configured ones the session's engine can recognize, so an
- * integration is never offered a language its engine would not transcribe. When the engine takes
- * none of them, its own full tags (an English-only engine answers `en-US`).
- */
-function probeLanguages(configured: readonly string[], engine: SpeechEngine): string[] {
-  const usable = configured.filter((l) => engineSupportsLanguage(engine, l));
-  if (usable.length > 0 || !engine.languages) return usable.length > 0 ? usable : [...configured];
-  return engine.languages.filter((l) => l.includes('-'));
 }

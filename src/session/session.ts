@@ -18,15 +18,21 @@ import {
 } from '../protocol/messages.js';
 import type { TranscriptEntity } from '../transcript/types.js';
 import { ChannelPipeline, routeFrame } from './channel.js';
-import { negotiateOpen } from './open.js';
+import { negotiateOpen, type OpenDecision } from './open.js';
 import { noMetrics, type SessionMetrics } from './metrics.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { StreamTimeline } from './timeline.js';
 import { EngineError } from '../engines/types.js';
 import { SAMPLE_RATE } from '../protocol/media.js';
+import type { TranslationService } from '../translation/service.js';
+import { SessionTranslation, type TranscriptOut } from '../translation/session.js';
+import { isProblem, parseLanguage } from './custom-config.js';
+import { RecognitionLanguage } from './recognition-language.js';
 
 export interface SessionSettings {
-  supportedLanguages: readonly string[];
+  /** SUPPORTED_LANGUAGES when set. */
+  supportedLanguages: readonly string[] | undefined;
+  defaultLanguage: string;
   interimResults: boolean;
   tokenLanguage: 'full' | 'primary';
   sendUpdated: boolean;
@@ -51,6 +57,8 @@ export interface SessionInit {
   transport: SessionTransport;
   log: Logger;
   metrics?: SessionMetrics;
+  /** Translation, when the server is configured for it; else why not (for the `disconnect` of a session that asks). */
+  translation?: { service: TranslationService; contextUtterances: number } | { unavailable: string };
   /** Called once when the session has released everything. */
   onEnd?(reason: string): void;
 }
@@ -70,7 +78,9 @@ export class AudioHookSession {
   private channels: ChannelPipeline[] = [];
   private media: { format: AudioFormat; channelCount: number } | undefined;
   private probe = false;
-  private language = '';
+  /** The session language, what recognition runs in, and whether the engine serves it (set at open). */
+  private languages: RecognitionLanguage | undefined;
+  private translation: SessionTranslation | undefined;
   private openedAt = performance.now();
   private lastActivity = Date.now();
   private idleTimer: NodeJS.Timeout | undefined;
@@ -168,7 +178,8 @@ export class AudioHookSession {
     this.lastClientSeq = msg.seq;
     if (msg.serverseq > this.serverSeq) return this.protocolError(`serverseq ${msg.serverseq} ahead of server`, 'serverseq');
     this.dispatch(msg);
-    if (msg.position !== undefined && msg.type !== 'open') this.crossCheckPosition(msg.position);
+    // While paused the client's position runs on over a gap it declares only at `resumed`.
+    if (msg.position !== undefined && msg.type !== 'open' && this.state !== 'paused') this.crossCheckPosition(msg.position);
   }
 
   /**
@@ -190,6 +201,12 @@ export class AudioHookSession {
       this.lastActivity = Date.now();
       const problem = checkFrame(frame.byteLength, this.media.format, this.media.channelCount);
       if (problem) return this.protocolError(problem, 'frame');
+      if (this.languages?.isHeld || this.channels.length === 0) {
+        // Waiting for a language the engine serves (a `pause` is on its way): the audio still occupies stream time.
+        this.timeline.advance(frame.byteLength / (this.media.channelCount * (this.media.format === 'PCMU' ? 1 : 2)));
+        this.framesDropped += 1;
+        return;
+      }
       this.frameArrivedAt = performance.now();
       const n = routeFrame(frame, this.media.format, this.media.channelCount, this.channels);
       this.timeline.advance(n);
@@ -241,6 +258,7 @@ export class AudioHookSession {
         this.timeline.addGap(msg.parameters.discarded);
         if (this.state === 'paused') this.state = 'active';
         this.log.info({ discarded: msg.parameters.discarded, position: this.timeline.position }, 'session resumed');
+        this.languages?.clientResumed();
         return;
       case 'discarded':
         this.timeline.addGap(msg.parameters.discarded);
@@ -259,11 +277,15 @@ export class AudioHookSession {
   private handleOpen(msg: Extract<ClientMessage, { type: 'open' }>): void {
     clearTimeout(this.openTimer);
     const p = msg.parameters;
+    const translation = this.init.translation;
+    const available = translation && 'service' in translation;
     const decision = negotiateOpen(p, {
       organizationId: this.init.organizationId,
       engines: this.init.engines,
       supportedLanguages: this.init.settings.supportedLanguages,
+      defaultLanguage: this.init.settings.defaultLanguage,
       interimResults: this.init.settings.interimResults,
+      translation: available ? { configured: true } : { configured: false, reason: translation?.unavailable ?? 'GEMINI_API_KEY is not set' },
     });
     if (!decision.ok) {
       this.log.warn({ vendor: p.customConfig['transcriptionVendor'], conversationId: p.conversationId }, `open refused: ${decision.info}`);
@@ -271,8 +293,19 @@ export class AudioHookSession {
     }
     const { media, engine } = decision;
     this.probe = decision.probe;
-    this.language = decision.language;
-    this.state = 'active';
+    // startPaused: the client starts paused; a `resume` follows the `update` that brings a language the engine serves.
+    const startPaused = decision.opened['startPaused'] === true;
+    const languages = new RecognitionLanguage(decision.language, decision.inputLanguage, startPaused, {
+      engine,
+      log: this.log,
+      channels: () => this.channels,
+      startChannels: (language) => (this.channels = media ? this.createChannels(media.channels.length, language, decision) : []),
+      flush: (ch, why) => this.flushChannel(ch, why),
+      clientActive: () => this.state === 'active',
+      send: (type) => this.sendControl(type, {}),
+    });
+    this.languages = languages;
+    this.state = startPaused ? 'paused' : 'active';
     this.sendControl('opened', decision.opened);
     this.metrics.sessionOpened({ probe: this.probe, vendor: engine.name, openToOpenedMs: performance.now() - this.openedAt });
     this.log.info(
@@ -280,23 +313,44 @@ export class AudioHookSession {
         probe: this.probe,
         conversationId: p.conversationId,
         vendor: engine.name,
-        language: this.language,
+        language: languages.language,
+        ...(decision.translation ? { translation: true, recognitionLanguage: languages.recognized } : {}),
         media: media ? `${media.format}/${media.channels.join('+')}` : 'none',
       },
       this.probe ? 'probe opened' : 'session opened',
     );
-    if (!this.init.settings.supportedLanguages.includes(this.language)) {
-      this.log.warn({ language: this.language }, 'language not in SUPPORTED_LANGUAGES; passing it to the engine anyway');
+    const configured = this.init.settings.supportedLanguages;
+    if (!this.probe && configured && !configured.includes(languages.language)) {
+      this.log.warn({ language: languages.language }, 'language not in SUPPORTED_LANGUAGES; serving it anyway');
     }
     // Probes start no speech session: no engine stream, no billing.
     if (this.probe || !media) return;
     this.media = { format: media.format as AudioFormat, channelCount: media.channels.length };
-    this.channels = media.channels.map(
+    if (decision.translation && translation && 'service' in translation) {
+      this.translation = new SessionTranslation({
+        service: translation.service,
+        target: languages.language,
+        source: () => languages.recognized,
+        glossary: decision.glossary,
+        contextUtterances: translation.contextUtterances,
+        speakerOf: (channelId) => (media.channels[channelId] === 'internal' ? 'agent' : 'customer'),
+        tokenLanguage: this.init.settings.tokenLanguage,
+        emit: (out) => this.enqueueTranscript(out),
+        log: this.log,
+        onOutcome: (outcome, ms) => this.metrics.translationDone?.(outcome, ms),
+      });
+    }
+    languages.start();
+  }
+
+  private createChannels(count: number, language: string, decision: Extract<OpenDecision, { ok: true }>): ChannelPipeline[] {
+    return Array.from(
+      { length: count },
       (_, channelId) =>
         new ChannelPipeline({
           channelId,
-          engine,
-          language: this.language,
+          engine: decision.engine,
+          language,
           interimResults: decision.interimResults,
           phrases: decision.phrases,
           tokenLanguage: this.init.settings.tokenLanguage,
@@ -316,12 +370,19 @@ export class AudioHookSession {
     this.flushChannels('pause');
   }
 
-  private handleUpdate(language: string | undefined): void {
-    const lang = language?.trim();
-    if (!lang || lang === this.language) return;
-    this.log.info({ from: this.language, to: lang }, 'language updated');
-    this.language = lang;
-    for (const ch of this.channels) void ch.changeLanguage(lang);
+  /** An utterance boundary; the new language is the target or the recognition language (see RecognitionLanguage). */
+  private handleUpdate(value: string | undefined): void {
+    const parsed = parseLanguage(value, 'update.language');
+    if (isProblem(parsed)) {
+      this.log.warn({ info: parsed.problem }, 'update refused');
+      return this.disconnect('error', parsed.problem);
+    }
+    const languages = this.languages;
+    if (!languages) return;
+    const lang = parsed ?? languages.language;
+    this.log.info({ from: languages.language, to: lang }, 'language updated');
+    this.translation?.setTarget(lang, this.timeline.position);
+    languages.update(lang);
     if (this.init.settings.sendUpdated) this.sendControl('updated', {});
   }
 
@@ -346,7 +407,8 @@ export class AudioHookSession {
     this.endReason = `close:${reason}`;
     this.log.info({ reason, position: this.timeline.position }, 'session closing');
     const deadline = performance.now() + this.init.settings.closeFlushTimeoutMs;
-    await this.withTimeout(Promise.all(this.channels.map((c) => c.flush())), this.init.settings.closeFlushTimeoutMs, 'engine flush at close');
+    const flushed = Promise.all(this.channels.map((c) => c.flush())).then(() => this.translation?.idle());
+    await this.withTimeout(flushed, this.init.settings.closeFlushTimeoutMs, 'engine flush at close');
     if (this.state !== 'closing') return; // dropped or disconnected meanwhile
     const { undelivered } = await this.queue.drain(Math.max(0, deadline - performance.now()));
     if (this.state !== 'closing') return;
@@ -363,8 +425,15 @@ export class AudioHookSession {
 
   private emitTranscript(entity: TranscriptEntity, isFinal: boolean): void {
     if (this.state === 'ended' || this.state === 'disconnecting') return;
+    const out = { entity, isFinal, producedAt: this.frameArrivedAt ?? performance.now() };
+    if (this.translation) this.translation.submit(out);
+    else this.enqueueTranscript(out);
+  }
+
+  private enqueueTranscript({ entity, isFinal, producedAt }: TranscriptOut): void {
+    if (this.state === 'ended' || this.state === 'disconnecting') return;
     const parameters = { entities: [entity] };
-    this.producedAt.set(parameters, this.frameArrivedAt ?? performance.now());
+    this.producedAt.set(parameters, producedAt);
     this.queue.enqueueEvent({ parameters, isFinal, coalesceKey: entity.data.id });
   }
 
@@ -419,9 +488,11 @@ export class AudioHookSession {
   // ---- lifecycle --------------------------------------------------------------------------
 
   private flushChannels(why: string): void {
-    for (const ch of this.channels) {
-      ch.flush().catch((err: unknown) => this.log.warn({ err, channel: ch.channelId, why }, 'engine flush failed'));
-    }
+    for (const ch of this.channels) this.flushChannel(ch, why);
+  }
+
+  private flushChannel(ch: ChannelPipeline, why: string): void {
+    ch.flush().catch((err: unknown) => this.log.warn({ err, channel: ch.channelId, why }, 'engine flush failed'));
   }
 
   private armIdleTimer(): void {
@@ -441,6 +512,7 @@ export class AudioHookSession {
   }
 
   private releaseEngines(): void {
+    this.translation?.dispose();
     const channels = this.channels;
     this.channels = [];
     for (const ch of channels) {
@@ -479,6 +551,7 @@ export class AudioHookSession {
         engineRestarts: this.engineCounts.restarts,
         engineRotations: this.engineCounts.rotations,
         audioNotTranscribedMs: Math.round((this.engineCounts.lostSamples * 1000) / SAMPLE_RATE),
+        ...(this.translation ? { translation: this.translation.counts } : {}),
       },
       'session ended',
     );

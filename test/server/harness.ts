@@ -9,6 +9,7 @@ import type { EngineStream, SpeechEngine } from '../../src/engines/types.js';
 import { interleave } from '../../src/audio/frames.js';
 import { upgradeHeaders } from '../../src/cli/client/connect.js';
 import { startServer } from '../../src/server/server.js';
+import { createConfiguredTranslation } from '../../src/translation/configured.js';
 
 export const API_KEY = 'test-api-key';
 export const CLIENT_SECRET = Buffer.from('a test client secret of decent length').toString('base64');
@@ -19,6 +20,7 @@ export function countingEngine(inner: SpeechEngine): SpeechEngine & { open: numb
   const wrapper = {
     name: inner.name,
     capabilities: inner.capabilities,
+    ...(inner.languages ? { languages: inner.languages } : {}),
     open: 0,
     opened: 0,
     openStream(options: Parameters<SpeechEngine['openStream']>[0]): EngineStream {
@@ -55,7 +57,8 @@ export async function startTestServer(env: Record<string, string> = {}, engine?:
   });
   const eng = countingEngine(engine ?? createSimulatedEngine());
   const log = logger ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
-  const server = await startServer(config, { engines: createEngineRegistry([eng], 'simulated'), log });
+  const translation = await createConfiguredTranslation(config);
+  const server = await startServer(config, { engines: createEngineRegistry([eng], 'simulated'), log, ...(translation ? { translation } : {}) });
   return { server, engine: eng, config, httpUrl: server.url.replace('ws://', 'http://').replace(config.path, '') };
 }
 

@@ -25,12 +25,14 @@ const ctx: OpenContext = {
   engines: createEngineRegistry([createSimulatedEngine()], 'simulated'),
   supportedLanguages: ['en-US', 'es-ES'],
   interimResults: false,
+  translation: { configured: true },
 };
+const PROBE = { conversationId: NULL_UUID, participant: { id: NULL_UUID, ani: '', aniName: '', dnis: '' } };
 
 describe('negotiateOpen', () => {
   it('picks the stereo offer unchanged, the open language, and the server interim default', () => {
-    const d = negotiateOpen(params({ language: ' es-ES ' }), ctx);
-    expect(d).toMatchObject({ ok: true, probe: false, language: 'es-ES', interimResults: false, opened: { media: [stereo], startPaused: false } });
+    const d = negotiateOpen(params({ language: ' es-es ' }), ctx);
+    expect(d).toMatchObject({ ok: true, probe: false, language: 'es-ES', translation: false, interimResults: false, opened: { media: [stereo], startPaused: false } });
     expect(d.ok && d.media).toBe(stereo);
     expect(d.ok && 'supportedLanguages' in d.opened).toBe(false);
   });
@@ -97,5 +99,77 @@ describe('negotiateOpen: the probe lists the languages the engine really recogni
 
   it('answers an English-only engine with its own tag when none of the configured ones fit', () => {
     expect(probe(['en-US'], ['es-ES'])).toEqual(['en-US']);
+  });
+});
+
+describe('negotiateOpen: languages and translation', () => {
+  const withEngine = (languages: readonly string[] | 'any', extra: Partial<OpenContext> = {}): OpenContext => ({
+    ...ctx,
+    engines: createEngineRegistry([{ ...createSimulatedEngine(), languages }], 'simulated'),
+    ...extra,
+  });
+  const probeWith = (c: OpenContext, customConfig: Record<string, unknown> = {}) => {
+    const d = negotiateOpen(params({ ...PROBE, supportedLanguages: true, customConfig } as Partial<OpenParameters>), c);
+    return d.ok ? d.opened['supportedLanguages'] : d;
+  };
+  const translate = { enableTranslation: true, inputLanguage: 'eu-es' };
+
+  it('lists, with SUPPORTED_LANGUAGES unset, what the engine declares, plus every Gemini target when a source is pinned', () => {
+    const unset = { supportedLanguages: undefined };
+    expect(probeWith(withEngine(['en-US', 'en'], unset))).toEqual(['en-US']); // full tags stand for their primaries
+    expect(probeWith(withEngine(['eu', 'en'], unset))).toEqual(['eu', 'en']);
+    expect(probeWith(withEngine('any', unset))).toEqual(['en-US']); // nothing declared: the default language
+    expect(probeWith(withEngine('any', { ...unset, defaultLanguage: 'de-DE' }))).toEqual(['de-DE']);
+    const translated = probeWith(withEngine(['eu'], unset), translate) as string[];
+    expect(translated).toEqual(expect.arrayContaining(['eu', 'en', 'fr', 'zh', 'zu']));
+  });
+
+  it('narrows by SUPPORTED_LANGUAGES: recognized ones, and with translation the Gemini targets', () => {
+    const configured = { supportedLanguages: ['en-US', 'fr-FR', 'eu-ES', 'tlh-XX'] };
+    expect(probeWith(withEngine(['eu'], configured))).toEqual(['eu-ES']);
+    expect(probeWith(withEngine(['eu'], configured), translate)).toEqual(['en-US', 'fr-FR', 'eu-ES']);
+    // Translation on but no pinned source: recognition follows the session language, so no more than without.
+    expect(probeWith(withEngine(['eu'], configured), { enableTranslation: true })).toEqual(['eu-ES']);
+    expect(probeWith(withEngine('any', configured))).toEqual(['en-US', 'fr-FR', 'eu-ES', 'tlh-XX']);
+  });
+
+  it('starts paused when the engine does not recognize the session language (not for probes)', () => {
+    expect(negotiateOpen(params({ language: 'eu-ES' }), withEngine(['en']))).toMatchObject({ ok: true, recognitionSupported: false, opened: { startPaused: true } });
+    expect(negotiateOpen(params({ ...PROBE, language: 'eu-ES' }), withEngine(['en']))).toMatchObject({ ok: true, opened: { startPaused: false } });
+    // Translating from a source it recognizes: the session language is only the target.
+    expect(negotiateOpen(params({ language: 'ja-JP', customConfig: { enableTranslation: 'TRUE', inputLanguage: 'en-GB' } }), withEngine(['en']))).toMatchObject({
+      ok: true,
+      translation: true,
+      inputLanguage: 'en-GB',
+      language: 'ja-JP',
+      opened: { startPaused: false },
+    });
+  });
+
+  it('refuses, with one clear line: a bad enableTranslation, translation not configured, a bad or unrecognized inputLanguage, a bad language', () => {
+    const info = (customConfig: Record<string, unknown>, c: OpenContext = ctx, language?: string) => {
+      const d = negotiateOpen(params({ customConfig, ...(language ? { language } : {}) }), c);
+      return d.ok ? 'ok' : d.info;
+    };
+    expect(info({ enableTranslation: 'yes' })).toBe('customConfig.enableTranslation must be true or false');
+    expect(info({ enableTranslation: 1 })).toBe('customConfig.enableTranslation must be true or false');
+    expect(info({ enableTranslation: 'false', inputLanguage: 'xx!' })).toMatch(/^customConfig.inputLanguage 'xx!' is not a BCP-47 language tag/);
+    expect(info({ enableTranslation: true }, { ...ctx, translation: { configured: false, reason: 'GEMINI_API_KEY is not set' } })).toBe(
+      'customConfig.enableTranslation: translation is not configured on this server: GEMINI_API_KEY is not set',
+    );
+    expect(info(translate, withEngine(['en']))).toBe("customConfig.inputLanguage 'eu-ES' is not recognized by the 'simulated' engine");
+    expect(info({}, ctx, 'english')).toMatch(/^open.language 'english' is not a BCP-47 language tag/);
+  });
+
+  it('checks the glossary: an object of non-empty strings, bounded', () => {
+    const glossary = (value: unknown) => negotiateOpen(params({ customConfig: { ...translate, glossary: value } }), ctx);
+    expect(glossary({ ' Acme  Premium ': ' Acme Premium ', IBAN: 'IBAN' })).toMatchObject({ ok: true, glossary: { 'Acme Premium': 'Acme Premium', IBAN: 'IBAN' } });
+    expect(glossary({})).toMatchObject({ ok: true, glossary: undefined });
+    expect(glossary(['a'])).toMatchObject({ ok: false, info: 'customConfig.glossary must be an object {"term": "translation"}' });
+    expect(glossary({ a: 1 })).toMatchObject({ ok: false, info: 'customConfig.glossary must be an object {"term": "translation"}' });
+    expect(glossary({ a: ' ' })).toMatchObject({ ok: false, info: 'customConfig.glossary: terms and translations must not be empty' });
+    expect(glossary(Object.fromEntries(Array.from({ length: 201 }, (_, i) => [`t${i}`, 'x'])))).toMatchObject({ ok: false, info: 'customConfig.glossary: at most 200 terms' });
+    expect(glossary({ ['x'.repeat(101)]: 'y' })).toMatchObject({ ok: false, info: 'customConfig.glossary: each term at most 100 characters' });
+    expect(glossary({ y: 'x'.repeat(201) })).toMatchObject({ ok: false, info: 'customConfig.glossary: each translation at most 200 characters' });
   });
 });

@@ -41,8 +41,11 @@ export type LocalSetup =
   | { configured: true; options: LocalEngineOptions }
   | { configured: false; reason: string; problems: string[] };
 
-/** The only language the shipped model recognizes; other requests still get English. */
-export const supportedLanguages: readonly string[] = ['en-US'];
+/**
+ * The shipped model is US English; it serves any English (`en` covers en-GB, en-AU…), and the
+ * probe offers its full tag.
+ */
+export const supportedLanguages: readonly string[] = ['en-US', 'en'];
 
 function isExecutable(path: string): boolean {
   try {

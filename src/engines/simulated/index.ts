@@ -51,6 +51,8 @@ export function createSimulatedEngine(options: SimulatedEngineOptions = {}): Spe
   return {
     name: 'simulated',
     capabilities: { interimResults: true, wordTimes: true, wordConfidence: false, mulawInput: true },
+    // Placeholder transcripts need no language model: load tests may use any language.
+    languages: 'any',
     openStream: (streamOptions) => openSimulatedStream(config, streamOptions),
   };
 }

@@ -44,7 +44,7 @@ describe.skipIf(skipReason !== undefined)('local engine: a stereo call', () => {
 
   it('declares what it is', () => {
     expect(engine.name).toBe('local');
-    expect(engine.languages).toEqual(['en-US']);
+    expect(engine.languages).toEqual(['en-US', 'en']);
     expect(engine.capabilities).toMatchObject({ interimResults: false, wordTimes: true, wordConfidence: true });
   });
 

@@ -19,8 +19,9 @@ beforeAll(async () => {
 afterAll(() => fake?.close());
 
 const options = (over: Partial<OpenAIEngineOptions> = {}): OpenAIEngineOptions => ({
-  apiKey: 'test-key', model: 'gpt-4o-mini-transcribe', baseURL: fake.baseURL, timeoutMs: 2000, maxRetries: 1,
-  deadlineMs: 5000, concurrency: 8, promptPrevious: true, artifacts: DEFAULT_ARTIFACTS, ...over,
+  // Generous timeouts: a busy CI machine must not turn a slow answer into a retried (doubled) request.
+  apiKey: 'test-key', model: 'gpt-4o-mini-transcribe', baseURL: fake.baseURL, timeoutMs: 10_000, maxRetries: 1,
+  deadlineMs: 20_000, concurrency: 8, promptPrevious: true, artifacts: DEFAULT_ARTIFACTS, ...over,
 });
 
 function open(engineOptions: Partial<OpenAIEngineOptions> = {}, stream: Partial<EngineStreamOptions> = {}) {
