@@ -161,6 +161,8 @@ export interface SpeechEngine {
   readonly warnings?: readonly string[];
   /** Releases process-wide resources (connections, child processes) at shutdown. */
   close?(): Promise<void>;
+  /** Figures for /stats (google: HTTP/2 connections opened, streams open). */
+  stats?(): Record<string, number>;
 }
 
 /** Whether `engine` declares it can recognize `language` (true when it declares no list). */

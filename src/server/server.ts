@@ -96,7 +96,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     if (path === '/stats') {
       let eventsQueued = 0;
       for (const s of sessions) eventsQueued += s.queuedEvents;
-      return reply(200, stats.snapshot({ sessions: sessions.size, eventsQueued }));
+      const engineStats: Record<string, Record<string, number>> = {};
+      for (const e of engines.engines) if (e.stats) engineStats[e.name] = e.stats();
+      return reply(200, { ...stats.snapshot({ sessions: sessions.size, eventsQueued }), engines: engineStats });
     }
     if (path === config.path) return reply(426, { error: 'upgrade required' });
     reply(404, { error: 'not found' });

@@ -101,6 +101,9 @@ describe('google engine through the server', () => {
     await c.waitType('opened');
     expect(engine.open).toBe(2);
     await stream(c, pcmuFrames(stereo(customer, agent)));
+    // /stats shows the engine's connections and the call's two streams.
+    const stats = (await (await fetch(`${h!.httpUrl}/stats`)).json()) as { engines: Record<string, Record<string, number>> };
+    expect(stats.engines['google']).toEqual({ connections: 1, streams: 2 });
     await c.close();
     const got = transcripts(c);
     expectChannel(got, customer, 0);

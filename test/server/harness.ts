@@ -21,6 +21,7 @@ export function countingEngine(inner: SpeechEngine): SpeechEngine & { open: numb
     name: inner.name,
     capabilities: inner.capabilities,
     ...(inner.languages ? { languages: inner.languages } : {}),
+    ...(inner.stats ? { stats: () => inner.stats!() } : {}),
     open: 0,
     opened: 0,
     openStream(options: Parameters<SpeechEngine['openStream']>[0]): EngineStream {

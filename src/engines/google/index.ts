@@ -100,6 +100,7 @@ export function createGoogleEngine(options: GoogleEngineOptions): GoogleEngine {
         so,
       ),
     close: () => pool.close(),
+    stats: () => ({ connections: pool.size, streams: pool.active }),
   };
 }
 
