@@ -6,16 +6,10 @@
  * and prints its own CPU use to stderr.
  */
 import { parseArgs } from 'node:util';
+import { intArg, runFakeProcess } from '../run-fake.js';
 import { startFakeGoogleSpeech } from './server.js';
 
-function intArg(name: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-async function main(): Promise<void> {
+runFakeProcess('fakeGoogleSpeech', async () => {
   const { values } = parseArgs({
     options: {
       port: { type: 'string' },
@@ -31,31 +25,5 @@ async function main(): Promise<void> {
     endpointMs: intArg('endpoint-ms', values['endpoint-ms'], 20),
     location: values.location,
   });
-  process.stdout.write(`${JSON.stringify({ address: fake.address })}\n`);
-
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    void fake.close().then(() => {
-      const cpu = process.cpuUsage();
-      const summary = {
-        signal,
-        cpuUserMs: Math.round(cpu.user / 1000),
-        cpuSystemMs: Math.round(cpu.system / 1000),
-        uptimeS: Math.round(process.uptime() * 10) / 10,
-        calls: fake.calls.length,
-        connections: fake.connections,
-      };
-      process.stderr.write(`${JSON.stringify({ fakeGoogleSpeech: summary })}\n`);
-      process.exit(0);
-    });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`fake-google-speech: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(2);
+  return { fake, announce: { address: fake.address }, figures: (f) => ({ calls: f.calls.length, connections: f.connections }) };
 });

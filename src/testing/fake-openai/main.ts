@@ -7,16 +7,10 @@
  * shuts down and prints its own CPU use to stderr.
  */
 import { parseArgs } from 'node:util';
+import { intArg, runFakeProcess } from '../run-fake.js';
 import { startFakeOpenAI } from './server.js';
 
-function intArg(name: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-async function main(): Promise<void> {
+runFakeProcess('fakeOpenAI', async () => {
   const { values } = parseArgs({
     options: { port: { type: 'string' }, 'latency-ms': { type: 'string' }, key: { type: 'string' } },
     strict: true,
@@ -29,30 +23,5 @@ async function main(): Promise<void> {
     ...(values.key !== undefined ? { apiKey: values.key } : {}),
     hear: () => ({ text: `utterance ${++answered}`, delayMs: latencyMs }),
   });
-  process.stdout.write(`${JSON.stringify({ baseURL: fake.baseURL })}\n`);
-
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    void fake.close().then(() => {
-      const cpu = process.cpuUsage();
-      const summary = {
-        signal,
-        cpuUserMs: Math.round(cpu.user / 1000),
-        cpuSystemMs: Math.round(cpu.system / 1000),
-        uptimeS: Math.round(process.uptime() * 10) / 10,
-        requests: fake.received,
-      };
-      process.stderr.write(`${JSON.stringify({ fakeOpenAI: summary })}\n`);
-      process.exit(0);
-    });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`fake-openai: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(2);
+  return { fake, announce: { baseURL: fake.baseURL }, figures: (f) => ({ requests: f.received }) };
 });
