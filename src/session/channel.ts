@@ -209,16 +209,20 @@ export class ChannelPipeline {
   }
 
   /**
-   * Replaces the current stream by one that starts where the last final ended and is given the
-   * audio since then: the old stream's unfinished hypothesis is abandoned and recognized again,
-   * so no word is lost or doubled, and the open utterance keeps its id.
+   * Replaces the current stream before its vendor's limit: the new stream starts where the last
+   * final ended and is given the audio since then; the old stream's unfinished hypothesis is
+   * abandoned and recognized again, so no word is lost or doubled, results stay in order, and the
+   * open utterance keeps its id. Only when that audio is itself close to the limit (results
+   * lagging far behind) would a replay not help: then the old stream is flushed instead — it
+   * finalizes all it heard — and the new one takes the audio from here on.
    */
   private replaceStream(why: string): void {
     const old = this.current;
     if (!old) return;
     this.counts.rotations += 1;
     this.options.log.debug({ channel: this.channelId, why, streamSeconds: (this.samplesPushed - old.ageFrom) / SAMPLE_RATE }, 'engine stream rotated');
-    if (!this.replay) {
+    if (!this.replay || (this.rotation && this.replay.samples > this.rotation.hardSamples / 2)) {
+      this.replay?.discardBefore(this.samplesPushed);
       this.current = this.openStream(this.samplesPushed, undefined);
       void this.retire(old, why);
       return;

@@ -4,7 +4,7 @@
  * Words are tone-coded (see fake-google-speech/vocabulary.ts), so every word can be checked to
  * arrive exactly once, on its channel, at its offset.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createGoogleEngine, type GoogleEngine } from '../../src/engines/google/index.js';
 import { parseDuration } from '../../src/protocol/duration.js';
@@ -12,20 +12,20 @@ import { startFakeGoogleSpeech, type FakeGoogleSpeech } from '../../src/testing/
 import { WORDS, synthesizeWords, type SynthesizedSpeech } from '../../src/testing/fake-google-speech/vocabulary.js';
 import { TestClient, capturingLogger, pcmuFrames, sleep, startTestServer } from './harness.js';
 
+// A fresh fake per test, so that no test sees another's calls or faults.
 let fake: FakeGoogleSpeech;
-beforeAll(async () => {
+beforeEach(async () => {
   // Google ends a stream after ~5 min and one without audio after ~10 s; here 15 s and 2 s, so
   // that rotation and holds are exercised in seconds.
   fake = await startFakeGoogleSpeech({ streamLimitSeconds: 15, audioTimeoutSeconds: 2 });
 });
-afterAll(async () => fake.close());
 
 type Harness = Awaited<ReturnType<typeof startTestServer>> & { google: GoogleEngine };
 let h: Harness | undefined;
 afterEach(async () => {
   await h?.server.close();
   await h?.google.close();
-  fake.rejectAll(null);
+  await fake.close();
   h = undefined;
 });
 
@@ -125,7 +125,7 @@ describe('google engine through the server', () => {
     const c = await TestClient.connect(server.url);
     c.open({ customConfig: { transcriptionVendor: 'google' } });
     await c.waitType('opened');
-    await stream(c, pcmuFrames(stereo(customer, agent)), 100);
+    await stream(c, pcmuFrames(stereo(customer, agent)), 25);
     await c.close();
     const got = transcripts(c);
     expectChannel(got, customer, 0);

@@ -193,12 +193,29 @@ describe('ChannelPipeline rotation before a vendor stream limit', () => {
   });
 
   it('rotates without a pause at 95 % of the limit, keeping the unfinalized audio', () => {
-    const { streams, feed } = setup(10_000);
-    feed(9.4);
-    expect(streams).toHaveLength(1);
-    feed(0.2);
+    const { streams, feed } = setup(40_000);
+    feed(30);
+    streams[0]!.onResult({ isFinal: true, text: 'x', startMs: 26_000, endMs: 27_000 });
+    expect(streams).toHaveLength(1); // 30 s < 32 s: no rotation at this final
+    feed(8.2);
     expect(streams).toHaveLength(2);
-    expect(streams[1]!.audio.length).toBe(9.6 * 8000);
+    expect(streams[0]!.closed).toBe(true);
+    expect(streams[0]!.flushed).toBe(0);
+    expect(streams[1]!.audio.length).toBe(Math.round((38.2 - 27) * 8000));
+  });
+
+  it('flushes instead when the unfinalized audio is itself near the limit (results far behind)', async () => {
+    const { streams, feed } = setup(10_000);
+    feed(9.6);
+    expect(streams).toHaveLength(2);
+    // Replaying 9.6 s would leave the new stream nearly as old: the old one finalizes what it heard.
+    expect(streams[0]!.flushed).toBe(1);
+    expect(streams[1]!.audio.length).toBe(0);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(streams[0]!.closed).toBe(true);
+    feed(0.2);
+    expect(streams[1]!.audio.length).toBe(1600);
   });
 
   it('counts a flushed stream as fresh (its vendor stream ended)', async () => {

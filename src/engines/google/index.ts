@@ -96,6 +96,7 @@ export function createGoogleEngine(options: GoogleEngineOptions): GoogleEngine {
           defaultConfidence: options.defaultConfidence,
           project: options.projectId,
           ...(options.idleEndMs !== undefined ? { idleEndMs: options.idleEndMs } : {}),
+          ...(options.settleAfterMs !== undefined ? { settleAfterMs: options.settleAfterMs } : {}),
         },
         so,
       ),

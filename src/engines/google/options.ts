@@ -64,6 +64,8 @@ export interface GoogleEngineOptions {
   phraseBoost: number;
   /** A call without audio this long is ended (default 5 s; Google's own timeout is ~10 s). Tests only. */
   idleEndMs?: number;
+  /** Silence sent this long ago (wall clock) needs no replay (default 3 s). Tests only. */
+  settleAfterMs?: number;
 }
 
 export type GoogleSetup =

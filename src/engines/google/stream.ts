@@ -24,12 +24,13 @@ const IDLE_CHECK_MS = 1_000;
 /** Audio the connection has not taken yet; past this the call counts as stalled. */
 const MAX_UNSENT_MS = 30_000;
 /**
- * Silence is reported settled this far behind the newest audio: Google's speech-begin event comes
- * a little after the speech itself, and what precedes it must still be replayable.
+ * Silence is reported settled only for audio sent at least this long ago (wall clock): Google has
+ * processed it by then, so had it held speech, its speech-begin event would have come. Counting
+ * audio time instead would be wrong whenever Google runs behind the audio sent.
  */
-const SETTLE_MARGIN_MS = 1_000;
-/** A speech end whose final never comes (noise without words) stops blocking after this much audio. */
-const FINAL_WAIT_MS = 3_000;
+const SETTLE_AFTER_MS = 3_000;
+/** A speech end whose final never comes (noise without words) stops blocking after this long. */
+const FINAL_WAIT_MS = 5_000;
 /** A half-closed call Google has not ended by then is given up (its audio is replayed elsewhere). */
 const FINISH_TIMEOUT_MS = 10_000;
 
@@ -41,6 +42,8 @@ export interface GoogleCallContext {
   project: string;
   /** Overrides IDLE_END_MS (tests). */
   idleEndMs?: number;
+  /** Overrides SETTLE_AFTER_MS (tests). */
+  settleAfterMs?: number;
 }
 
 interface Call {
@@ -109,7 +112,7 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
       } else if (response.speechEventType === 'SPEECH_ACTIVITY_END') {
         call.voiceEvents = true;
         call.speaking = false;
-        call.speechEndedAt = samples;
+        call.speechEndedAt = Date.now();
       }
       if (response.results?.some((r) => r.isFinal)) call.speechEndedAt = undefined;
       for (const result of mapResponse(response, call.times, ctx.defaultConfidence)) {
@@ -188,15 +191,29 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
     return call.done;
   }
 
-  let settledAt = 0;
+  let settledTo = 0;
+  /** [wall-clock ms, samples pushed by then] per push, oldest first, within the last SETTLE_AFTER_MS. */
+  const sent: number[] = [];
+  let sentHead = 0;
 
-  /** At most once a second of audio: says the silence behind us needs no replay. */
-  function reportSettled(call: Call): void {
-    if (!options.onSettled || !call.voiceEvents || call.speaking || samples - settledAt < rate) return;
-    if (call.speechEndedAt !== undefined && samples - call.speechEndedAt < (rate * FINAL_WAIT_MS) / 1000) return;
-    settledAt = samples;
-    const untilMs = (samples * 1000) / rate - SETTLE_MARGIN_MS;
-    if (untilMs > 0) options.onSettled(untilMs);
+  /** Says the silence sent long enough ago needs no replay (at most once a second of audio). */
+  function reportSettled(call: Call, now: number): void {
+    if (!options.onSettled) return;
+    sent.push(now, samples);
+    const cutoff = now - (ctx.settleAfterMs ?? SETTLE_AFTER_MS);
+    let until = -1;
+    while (sentHead < sent.length && sent[sentHead]! <= cutoff) {
+      until = sent[sentHead + 1]!;
+      sentHead += 2;
+    }
+    if (sentHead > 256) {
+      sent.splice(0, sentHead);
+      sentHead = 0;
+    }
+    if (until < 0 || until - settledTo < rate || !call.voiceEvents || call.speaking) return;
+    if (call.speechEndedAt !== undefined && now - call.speechEndedAt < FINAL_WAIT_MS) return;
+    settledTo = until;
+    options.onSettled((until * 1000) / rate);
   }
 
   function checkIdle(now: number): void {
@@ -212,7 +229,7 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
       if (pendingLength === 0 && pcm.length >= minChunk && pcm.length <= maxChunk) {
         samples += pcm.length;
         writeAudio(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
-        if (current) reportSettled(current);
+        if (current) reportSettled(current, lastAudioAt);
         return;
       }
       for (let i = 0; i < pcm.length; ) {
@@ -224,7 +241,7 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
         if (pendingLength >= maxChunk) sendPending();
       }
       if (pendingLength >= minChunk) sendPending();
-      if (current) reportSettled(current);
+      if (current) reportSettled(current, lastAudioAt);
     },
 
     async flush(): Promise<void> {
