@@ -46,14 +46,18 @@ describe('node dist/cli/main.js', () => {
     expect(r.stderr).toContain('upgrade rejected: HTTP 401 (check --api-key/--client-secret)');
   });
 
-  it('runs the benchmark end to end on a tiny size, both engines, and prints one table', async () => {
-    // 4 sessions per engine, ~7 s of audio each: long enough for the demo call's first finals.
-    const args = ['--engine', 'simulated,google', '--sizes', '4', '--seconds', '5', '--settle', '1', '--file', DEMO, '--json'];
-    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+  function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
       execFile(process.execPath, [`${outDir}/cli/bench.js`, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '' } }, (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
       );
     });
+  }
+
+  it('runs the benchmark end to end on a tiny size, three engines, and prints one table', async () => {
+    // 4 sessions per engine, ~7 s of audio each: long enough for the demo call's first finals.
+    const args = ['--engine', 'simulated,google,openai', '--sizes', '4', '--seconds', '5', '--settle', '1', '--file', DEMO, '--json'];
+    const r = await bench(args);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const lines = r.stdout.split('\n');
     const header = lines.find((l) => l.startsWith('| sessions'))!.split('|').map((c) => c.trim());
@@ -61,7 +65,7 @@ describe('node dist/cli/main.js', () => {
       const row = lines.find((l) => new RegExp(`^\\|\\s+4 \\|\\s+${engine} \\|`).test(l));
       return row?.split('|').map((c) => c.trim())[header.indexOf(name)];
     };
-    for (const engine of ['simulated', 'google']) {
+    for (const engine of ['simulated', 'google', 'openai']) {
       expect(cell(engine, 'ok/failed'), r.stdout).toBe('4/0');
       expect(cell(engine, 'events lost')).toBe('0');
       expect(cell(engine, 'protocol errors')).toBe('0');
@@ -72,7 +76,27 @@ describe('node dist/cli/main.js', () => {
     const google = rows.find((row) => row.engine === 'google')!;
     expect(google.finalLatencySamples).toBeGreaterThan(0);
     expect(google.fakeCpuPercent).toBeGreaterThanOrEqual(0);
-  }, 60_000);
+    // openai: the VAD buffer sent utterances to the fake OpenAI server, and their finals were timed.
+    const openai = rows.find((row) => row.engine === 'openai')!;
+    expect(openai.finalLatencySamples).toBeGreaterThan(0);
+    expect(openai.fakeRequests).toBeGreaterThan(0);
+    expect(openai.fakeCpuPercent).toBeGreaterThanOrEqual(0);
+  }, 90_000);
+
+  it.skipIf(!existsSync('/usr/bin/pocketsphinx_batch'))('runs the local mode on one call and prints its own table', async () => {
+    // One call, an 8 s window: the demo call's first utterance is decoded in it.
+    const r = await bench(['--engine', 'local', '--local-calls', '1', '--seconds', '8', '--settle', '1', '--file', DEMO, '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/^\| calls \| ok\/failed \|/m);
+    const { local } = JSON.parse(r.stdout.slice(r.stdout.indexOf('\n{') + 1)) as { local: Array<Record<string, number>> };
+    expect(local).toHaveLength(1);
+    const row = local[0]!;
+    expect([row.ok, row.failed, row.eventsLost, row.lostUtterances]).toEqual([1, 0, 0, 0]);
+    expect(row.recognizerProcesses).toBeGreaterThan(0);
+    expect(row.realTimeFactor).toBeGreaterThan(0);
+    expect(row.finals).toBeGreaterThan(0);
+    expect(row.latencyP50Ms).toBeGreaterThan(0);
+  }, 30_000);
 
   it('exits 2 on an unknown command or option', async () => {
     expect((await cli(['simulat'])).code).toBe(2);

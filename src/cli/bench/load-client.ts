@@ -3,10 +3,12 @@
  * The bench's load-client process: `runLoad` (the same code as `simulate --sessions`) with the
  * end of speech → final measurement switched on for the engine under test. One JSON argument in
  * (LoadClientArgs); JSON lines out on stdout: `progress` every second (with this process's own
- * CPU), then one `report`. First SIGINT closes every call cleanly, a second quits at once.
+ * CPU), `final` per measured final when asked, then one `report`. First SIGINT closes every call
+ * cleanly, a second quits at once.
  */
 import { setMaxListeners } from 'node:events';
 import { loadWavSource } from '../client/audio-source.js';
+import { observeLatencies } from '../client/latency.js';
 import { runLoad } from '../load.js';
 
 export interface LoadClientArgs {
@@ -19,8 +21,10 @@ export interface LoadClientArgs {
   durationSeconds: number;
   wav: string;
   customConfig: Record<string, unknown>;
-  /** The engine's end-of-utterance silence, for the latency figure. */
+  /** The engine's end-of-utterance silence (plus any fixed vendor delay), for the latency figure. */
   endpointMs: number;
+  /** Print every measured final (`{type:'final', ms, at}`, `at` in epoch ms): small runs only. */
+  traceFinals?: boolean;
 }
 
 const out = (msg: object): void => void process.stdout.write(`${JSON.stringify(msg)}\n`);
@@ -37,6 +41,9 @@ process.on('SIGINT', () => {
   if (abort.signal.aborted) process.exit(130);
   abort.abort();
 });
+
+// Epoch milliseconds: the bench process compares them with its own clock (its measuring window).
+if (args.traceFinals) observeLatencies((ms, at) => out({ type: 'final', ms, at: performance.timeOrigin + at }));
 
 const source = await loadWavSource(args.wav);
 const { report } = await runLoad({

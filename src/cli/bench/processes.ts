@@ -1,10 +1,10 @@
 /**
- * The child processes of a benchmark run — the server, the load client and, for the google
- * engine, the fake Speech service — and how to talk to them. Separate processes so the server's
+ * The child processes of a benchmark run — the server, the load client and, for the google and
+ * openai engines, the fake vendor service — and how to talk to them. Separate processes so the server's
  * own CPU and memory figures are its alone.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -35,10 +35,13 @@ export interface ServerProcess {
   base: string;
   /** Last lines of its output, for error messages. */
   tail: string[];
+  /** Log messages (pino `msg`) it printed, by text, with how often: warnings are worth a note. */
+  messages: Map<string, number>;
 }
 
 export function spawnServer(mainJs: string, port: number, env: Record<string, string>, nodeArgs: string[] = []): ServerProcess {
   const tail: string[] = [];
+  const messages = new Map<string, number>();
   // cwd outside the repository: the server loads ./.env, and a developer's .env must not change the figures.
   const child = spawn(process.execPath, [...nodeArgs, mainJs], {
     cwd: tmpdir(),
@@ -49,9 +52,15 @@ export function spawnServer(mainJs: string, port: number, env: Record<string, st
     createInterface({ input: stream! }).on('line', (line) => {
       tail.push(line);
       if (tail.length > 20) tail.shift();
+      try {
+        const msg = (JSON.parse(line) as { msg?: unknown }).msg;
+        if (typeof msg === 'string') messages.set(msg, (messages.get(msg) ?? 0) + 1);
+      } catch {
+        // not a log line
+      }
     });
   }
-  return { child, base: `http://${HOST}:${port}`, tail };
+  return { child, base: `http://${HOST}:${port}`, tail, messages };
 }
 
 export async function getJson<T>(url: string): Promise<T> {
@@ -98,6 +107,8 @@ export function spawnLoad(
   loadClientJs: string,
   args: LoadClientArgs,
   onProgress: (p: { started: number; streaming: number; ended: number; failed: number; cpuMicros: number }) => void,
+  /** With `traceFinals`: each measured final, its latency and arrival time (epoch ms). */
+  onFinal?: (f: { ms: number; at: number }) => void,
 ): LoadProcess {
   const child = spawn(process.execPath, [loadClientJs, JSON.stringify(args)], {
     cwd: tmpdir(),
@@ -115,6 +126,7 @@ export function spawnLoad(
     }
     if (msg.type === 'progress') onProgress(msg as never);
     else if (msg.type === 'report') report = msg;
+    else if (msg.type === 'final') onFinal?.(msg as never);
   });
   createInterface({ input: child.stderr }).on('line', (line) => {
     stderr.push(line);
@@ -128,55 +140,58 @@ export function spawnLoad(
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export interface FakeSpeechProcess {
+export interface FakeVendorProcess {
   child: ChildProcess;
-  /** host:port the server is pointed at. */
-  address: string;
-  /** Stops it (SIGTERM) and returns its exit summary: CPU for its whole life, HTTP/2 connections seen. */
-  stop(): Promise<{ cpuUserMs: number; cpuSystemMs: number; calls: number; connections: number } | undefined>;
+  /** The first line it printed on stdout (where it listens). */
+  ready: Record<string, unknown>;
+  /** Stops it (SIGTERM) and returns its exit summary (the JSON stderr line keyed `summaryKey`). */
+  stop(): Promise<Record<string, number> | undefined>;
 }
 
-/** Starts the fake Google Speech v2 service and waits for the address it prints. */
-export async function spawnFakeSpeech(mainJs: string, endpointMs: number): Promise<FakeSpeechProcess> {
-  const child = spawn(process.execPath, [mainJs, '--endpoint-ms', String(endpointMs)], {
+/**
+ * Starts a fake vendor service (fake Speech v2, fake OpenAI) as its own process, so its CPU is not
+ * the server's, and waits for the JSON line it prints once listening.
+ */
+export async function spawnFakeVendor(mainJs: string, args: string[], summaryKey: string): Promise<FakeVendorProcess> {
+  const child = spawn(process.execPath, [mainJs, ...args], {
     cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stderr: string[] = [];
-  let summary: Awaited<ReturnType<FakeSpeechProcess['stop']>>;
+  let summary: Record<string, number> | undefined;
   createInterface({ input: child.stderr }).on('line', (line) => {
     try {
-      const msg = JSON.parse(line) as { fakeGoogleSpeech?: typeof summary };
-      if (msg.fakeGoogleSpeech) summary = msg.fakeGoogleSpeech;
+      const msg = JSON.parse(line) as Record<string, Record<string, number>>;
+      if (msg[summaryKey]) summary = msg[summaryKey];
     } catch {
       stderr.push(line);
     }
   });
   const closed = new Promise<void>((r) => child.once('close', () => r()));
-  const address = await new Promise<string>((resolve, reject) => {
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     // Never leave it running when it does not come up.
     const failed = (err: Error): void => {
       child.kill('SIGKILL');
       reject(err);
     };
-    const timer = setTimeout(() => failed(new Error('fake Speech service printed no address within 10 s')), 10_000);
+    const timer = setTimeout(() => failed(new Error(`${mainJs} printed no address within 10 s`)), 10_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`fake Speech service exited with ${code}: ${stderr.join(' | ')}`));
+      reject(new Error(`${mainJs} exited with ${code}: ${stderr.join(' | ')}`));
     });
     createInterface({ input: child.stdout }).once('line', (line) => {
       clearTimeout(timer);
       try {
-        resolve((JSON.parse(line) as { address: string }).address);
+        resolve(JSON.parse(line) as Record<string, unknown>);
       } catch {
-        failed(new Error(`fake Speech service: unexpected output ${line}`));
+        failed(new Error(`${mainJs}: unexpected output ${line}`));
       }
     });
   });
   return {
     child,
-    address,
+    ready,
     async stop() {
       await stop(child);
       await closed; // its summary line is read before 'close'
@@ -194,11 +209,74 @@ const CLOCK_TICKS = (() => {
 /** CPU (user + system) a live process has used, µs, from /proc (Linux); undefined elsewhere. */
 export function processCpuMicros(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
+  const f = statFields(pid);
+  // utime is field 14, stime 15.
+  return f ? ((Number(f[11]) + Number(f[12])) / CLOCK_TICKS) * 1e6 : undefined;
+}
+
+/** /proc/<pid>/stat fields after the command name (which may itself hold spaces); field 3 is index 0. */
+function statFields(pid: number | string): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which may itself hold spaces: state is field 3, utime 14, stime 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+const PAGE_BYTES = (() => {
+  const r = spawnSync('getconf', ['PAGESIZE'], { encoding: 'utf8' });
+  const n = Number(r.stdout?.trim());
+  return Number.isFinite(n) && n > 0 ? n : 4096;
+})();
+
+export interface ChildrenSample {
+  /** Live children of the process. */
+  pids: number[];
+  /**
+   * CPU of its children, µs: the live ones' own plus what the parent has reaped (cutime/cstime),
+   * so a child that exits between two samples still counts.
+   */
+  cpuMicros: number;
+  /** Resident memory of the live children, bytes. */
+  rssBytes: number;
+}
+
+/**
+ * The direct children of `pid` (the server's pocketsphinx processes), from /proc (Linux only;
+ * undefined elsewhere). Not counted in the server's own process.cpuUsage().
+ */
+export function childrenOf(pid: number | undefined): ChildrenSample | undefined {
+  if (pid === undefined) return undefined;
+  const parent = statFields(pid);
+  if (!parent) return undefined;
+  const ticks = (f: string[], i: number): number => Number(f[i]);
+  // cutime 16, cstime 17 (1-based) → indexes 13, 14.
+  let cpu = ((ticks(parent, 13) + ticks(parent, 14)) / CLOCK_TICKS) * 1e6;
+  let rss = 0;
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const f = statFields(name);
+    // ppid is field 4 → index 1; utime/stime 14/15 → 11/12; rss (pages) 24 → 21.
+    if (!f || Number(f[1]) !== pid) continue;
+    pids.push(Number(name));
+    cpu += ((ticks(f, 11) + ticks(f, 12)) / CLOCK_TICKS) * 1e6;
+    rss += ticks(f, 21) * PAGE_BYTES;
+  }
+  return { pids, cpuMicros: cpu, rssBytes: rss };
+}
+
+/**
+ * CPU time the whole machine spent busy (user, nice, system, irq, softirq; all cores), µs, from
+ * /proc/stat; undefined elsewhere. Less our own processes' CPU, it shows what else ran during a
+ * window on a shared machine.
+ */
+export function machineBusyMicros(): number | undefined {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = cpu;
+    return ((user + nice + system + irq + softirq) / CLOCK_TICKS) * 1e6;
   } catch {
     return undefined;
   }

@@ -14,7 +14,7 @@ export const openaiEnv = {
   OPENAI_TIMEOUT_MS: intIn(500, 300_000).default(15_000),
   OPENAI_MAX_RETRIES: intIn(0, 10).default(2),
   OPENAI_DEADLINE_MS: intIn(1000, 600_000).default(30_000),
-  OPENAI_CONCURRENCY: intIn(1, 10_000).default(32),
+  OPENAI_CONCURRENCY: intIn(1, 10_000).default(128),
   OPENAI_PROMPT: z.string().trim().max(800).optional(),
   OPENAI_PROMPT_PREVIOUS: bool.default(true),
   /** Comma-separated; `none` turns the filter off. */

@@ -13,7 +13,7 @@ describe('OpenAI settings', () => {
       configured: true,
       options: {
         apiKey: 'sk-test', model: 'gpt-4o-mini-transcribe', timeoutMs: 15000, maxRetries: 2, deadlineMs: 30000,
-        concurrency: 32, promptPrevious: true, artifacts: DEFAULT_ARTIFACTS,
+        concurrency: 128, promptPrevious: true, artifacts: DEFAULT_ARTIFACTS,
       },
     });
   });
