@@ -5,7 +5,7 @@
  */
 import { loadavg } from 'node:os';
 import { processCpuMicros, spawnFakeVendor, type FakeVendorProcess } from './processes.js';
-import { otherCpuCores, runBench, statsCpuMicros } from './run.js';
+import { otherCpuCores, runBench, statsCpuMicros, type RunOptions } from './run.js';
 import { SEGMENTER_DEFAULTS } from '../../engines/kit/options.js';
 
 /** Engines of the main table; `local` has a mode of its own (local.ts). */
@@ -26,18 +26,10 @@ export const ENDPOINT_MS: Record<BenchEngine | 'local', number> = {
   local: VAD_END_SILENCE_MS,
 };
 
-export interface SizeOptions {
+/** One size of one engine: the run's shape (see RunOptions) plus the fakes it may need. */
+export interface SizeOptions
+  extends Pick<RunOptions<unknown>, 'sessions' | 'seconds' | 'rate' | 'settleSeconds' | 'wav' | 'serverJs' | 'loadClientJs'> {
   engine: BenchEngine;
-  sessions: number;
-  /** Steady-state window, seconds. */
-  seconds: number;
-  /** Sessions started per second. */
-  rate: number;
-  /** Wait after the last session opened before the window starts. */
-  settleSeconds: number;
-  wav: string;
-  serverJs: string;
-  loadClientJs: string;
   fakeSpeechJs: string;
   fakeOpenAIJs: string;
   /** The fake OpenAI server's answer delay, ms (subtracted from the latency). */
