@@ -41,3 +41,9 @@ export const hostPort = z
   .string()
   .trim()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'must be host or host:port (no scheme, no path)');
+
+/**
+ * What an engine's (or translation's) settings come to: its options, or why it is not configured
+ * and which problems (set but wrong values) must stop start-up.
+ */
+export type Setup<T> = { configured: true; options: T } | { configured: false; reason: string; problems: string[] };

@@ -4,7 +4,7 @@
  * Vertex AI in a Google Cloud project.
  */
 import { z } from 'zod';
-import { bool, intIn, positiveNumber } from '../config/env.js';
+import { bool, intIn, positiveNumber, type Setup } from '../config/env.js';
 import type { ServiceAccount } from '../engines/google/options.js';
 
 /** Low latency, cheap, and good enough at sentence translation; thinking is kept minimal. */
@@ -44,9 +44,7 @@ export interface TranslationOptions {
   contextUtterances: number;
 }
 
-export type TranslationSetup =
-  | { configured: true; options: TranslationOptions }
-  | { configured: false; reason: string; problems: string[] };
+export type TranslationSetup = Setup<TranslationOptions>;
 
 /**
  * @param google the project and credentials of the Google engine's settings, shared with Vertex

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { bool, hostPort, intIn, numberIn } from '../../config/env.js';
+import { bool, hostPort, intIn, numberIn, type Setup } from '../../config/env.js';
 
 export const GOOGLE_MODELS = ['chirp_2', 'chirp_3', 'chirp', 'telephony', 'long'] as const;
 export type GoogleModel = (typeof GOOGLE_MODELS)[number];
@@ -68,9 +68,7 @@ export interface GoogleEngineOptions {
   settleAfterMs?: number;
 }
 
-export type GoogleSetup =
-  | { configured: true; options: GoogleEngineOptions }
-  | { configured: false; reason: string; problems: string[] };
+export type GoogleSetup = Setup<GoogleEngineOptions>;
 
 /** The regional endpoint that serves recognizers of `location` (the global one for `global`). */
 export function endpointFor(location: string): string {

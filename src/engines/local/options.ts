@@ -8,7 +8,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { intIn } from '../../config/env.js';
+import { intIn, type Setup } from '../../config/env.js';
 
 export const DEFAULT_BINARY = '/usr/bin/pocketsphinx_batch';
 export const DEFAULT_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
@@ -37,9 +37,7 @@ export interface LocalEngineOptions {
   concurrency: number;
 }
 
-export type LocalSetup =
-  | { configured: true; options: LocalEngineOptions }
-  | { configured: false; reason: string; problems: string[] };
+export type LocalSetup = Setup<LocalEngineOptions>;
 
 /**
  * The shipped model is US English; it serves any English (`en` covers en-GB, en-AU…), and the

@@ -3,7 +3,7 @@
  * engine's options built from it. The utterance buffer's own settings come from kit/options.ts.
  */
 import { z } from 'zod';
-import { bool, csv, intIn } from '../../config/env.js';
+import { bool, csv, intIn, type Setup } from '../../config/env.js';
 import { DEFAULT_ARTIFACTS } from './map.js';
 
 export const openaiEnv = {
@@ -44,9 +44,7 @@ export interface OpenAIEngineOptions {
   artifacts: readonly string[];
 }
 
-export type OpenAISetup =
-  | { configured: true; options: OpenAIEngineOptions }
-  | { configured: false; reason: string; problems: string[] };
+export type OpenAISetup = Setup<OpenAIEngineOptions>;
 
 /**
  * A compatible server on the local network may need no key; OpenAI's API always does. A base URL
