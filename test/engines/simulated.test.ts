@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createSimulatedEngine, type SimulatedEngineOptions } from '../../src/engines/simulated/index.js';
 import type { EngineStream, RecognitionResult } from '../../src/engines/types.js';
 import { decodeMulaw, encodeMulaw } from '../../src/audio/mulaw.js';
+import { concatPcm } from './kit/speech.js';
 
 const RATE = 8000;
 const log = pino({ level: 'silent' });
@@ -30,15 +31,6 @@ function noise(ms: number, dbfs: number, seed = 1): Int16Array {
   return out;
 }
 
-function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Adds b onto a (same length or shorter), saturating. */
 function mix(a: Int16Array, b: Int16Array): Int16Array {
@@ -88,7 +80,7 @@ describe('simulated engine', () => {
   });
 
   it('reports a 1 s tone as one final with its span, text and placeholder words', () => {
-    const results = run(concat(silence(500), tone(1000), silence(1500)));
+    const results = run(concatPcm(silence(500), tone(1000), silence(1500)));
     expect(results).toHaveLength(1);
     const r = results[0] as RecognitionResult;
     expect(r.isFinal).toBe(true);
@@ -105,12 +97,12 @@ describe('simulated engine', () => {
   });
 
   it('finds a tone over a low noise floor, and adapts to a constant noise above the threshold', () => {
-    const quiet = run(mix(concat(silence(1000), tone(1400), silence(1600)), noise(4000, -60)));
+    const quiet = run(mix(concatPcm(silence(1000), tone(1400), silence(1600)), noise(4000, -60)));
     expect(finals(quiet).map((r) => r.text)).toEqual(['[speech 1.4 s]']);
 
     // -30 dBFS hiss is above the -40 dBFS threshold: after the floor adapts it is not speech.
     const hiss = noise(30000, -30, 7);
-    const withTone = mix(hiss, concat(silence(20000), tone(1000, -6), silence(9000)));
+    const withTone = mix(hiss, concatPcm(silence(20000), tone(1000, -6), silence(9000)));
     const results = finals(run(withTone));
     const last = results.at(-1) as RecognitionResult;
     expect(Math.abs(last.startMs - 20000)).toBeLessThanOrEqual(40);
@@ -121,8 +113,8 @@ describe('simulated engine', () => {
   });
 
   it('joins speech-like bursts with short pauses and separates long pauses', () => {
-    const burst = (): Int16Array => concat(tone(250, -15, 300), silence(150), tone(300, -18, 500));
-    const audio = concat(silence(300), burst(), silence(200), burst(), silence(1200), burst(), silence(1000));
+    const burst = (): Int16Array => concatPcm(tone(250, -15, 300), silence(150), tone(300, -18, 500));
+    const audio = concatPcm(silence(300), burst(), silence(200), burst(), silence(1200), burst(), silence(1000));
     const results = run(audio);
     expect(results).toHaveLength(2);
     expect(Math.abs((results[0]?.startMs ?? 0) - 300)).toBeLessThanOrEqual(40);
@@ -133,11 +125,11 @@ describe('simulated engine', () => {
   });
 
   it('ignores blips shorter than minSpeechMs', () => {
-    expect(run(concat(silence(200), tone(60), silence(1000)))).toEqual([]);
+    expect(run(concatPcm(silence(200), tone(60), silence(1000)))).toEqual([]);
   });
 
   it('emits interims every second of speech when asked, none otherwise', () => {
-    const audio = concat(silence(200), tone(3500), silence(1000));
+    const audio = concatPcm(silence(200), tone(3500), silence(1000));
     const withInterims = run(audio, 1600, true);
     const interims = withInterims.filter((r) => !r.isFinal);
     expect(interims.map((r) => r.text)).toEqual(['[speech 1.0 s]', '[speech 2.0 s]', '[speech 3.0 s]']);
@@ -149,14 +141,14 @@ describe('simulated engine', () => {
   });
 
   it('force-ends long utterances at maxUtteranceMs', () => {
-    const results = run(concat(tone(5000), silence(1000)), 1600, false, { maxUtteranceMs: 2000 });
+    const results = run(concatPcm(tone(5000), silence(1000)), 1600, false, { maxUtteranceMs: 2000 });
     expect(results.map((r) => r.text)).toEqual(['[speech 2.0 s]', '[speech 2.0 s]', '[speech 1.0 s]']);
     expect(results.map((r) => r.startMs)).toEqual([0, 2000, 4000]);
   });
 
   it('flush ends an utterance in progress before resolving; the stream stays usable', async () => {
     const { stream, results } = open();
-    stream.push(concat(silence(300), tone(800)));
+    stream.push(concatPcm(silence(300), tone(800)));
     expect(results).toEqual([]);
     const done = stream.flush();
     expect(results).toHaveLength(1); // delivered synchronously
@@ -165,14 +157,14 @@ describe('simulated engine', () => {
     expect(Math.abs((results[0]?.endMs ?? 0) - 1100)).toBeLessThanOrEqual(40);
     await stream.flush(); // nothing pending: no result
     expect(results).toHaveLength(1);
-    stream.push(concat(silence(500), tone(500), silence(1000)));
+    stream.push(concatPcm(silence(500), tone(500), silence(1000)));
     expect(results).toHaveLength(2);
     expect(Math.abs((results[1]?.startMs ?? 0) - 1600)).toBeLessThanOrEqual(40);
   });
 
   it('gives the same results for odd frame sizes as for 200 ms frames', () => {
-    const burst = concat(tone(250, -15, 300), silence(150), tone(300, -18, 500));
-    const audio = mix(concat(silence(700), burst, silence(900), tone(2300), silence(700), burst, silence(800)), noise(8000, -55));
+    const burst = concatPcm(tone(250, -15, 300), silence(150), tone(300, -18, 500));
+    const audio = mix(concatPcm(silence(700), burst, silence(900), tone(2300), silence(700), burst, silence(800)), noise(8000, -55));
     const reference = run(audio, 1600, true);
     expect(reference.length).toBeGreaterThan(3);
     expect(run(audio, 37, true)).toEqual(reference);
@@ -181,8 +173,8 @@ describe('simulated engine', () => {
   });
 
   it('gives the same results from µ-law bytes (pushMulaw) as from the same audio decoded', () => {
-    const burst = concat(tone(250, -15, 300), silence(150), tone(300, -18, 500));
-    const bytes = encodeMulaw(mix(concat(silence(700), burst, silence(900), tone(2300), silence(800)), noise(5050, -55)));
+    const burst = concatPcm(tone(250, -15, 300), silence(150), tone(300, -18, 500));
+    const bytes = encodeMulaw(mix(concatPcm(silence(700), burst, silence(900), tone(2300), silence(800)), noise(5050, -55)));
     const reference = run(decodeMulaw(bytes), 1600, true);
     expect(finals(reference)).toHaveLength(2);
     for (const frame of [1600, 37]) {
@@ -204,9 +196,9 @@ describe('simulated engine', () => {
 
   it('close stops results', async () => {
     const { stream, results } = open(true);
-    stream.push(concat(silence(200), tone(600)));
+    stream.push(concatPcm(silence(200), tone(600)));
     await stream.close();
-    stream.push(concat(tone(2000), silence(1000)));
+    stream.push(concatPcm(tone(2000), silence(1000)));
     await stream.flush();
     expect(results).toEqual([]);
   });
@@ -220,7 +212,7 @@ describe('simulated engine', () => {
         throw new Error('consumer bug');
       },
     });
-    const audio = concat(tone(500), silence(1000), tone(500), silence(1000));
+    const audio = concatPcm(tone(500), silence(1000), tone(500), silence(1000));
     expect(() => stream.push(audio)).not.toThrow();
     expect(calls).toBe(2);
   });
@@ -228,7 +220,7 @@ describe('simulated engine', () => {
   it('processes 60 s of varied audio without throwing', () => {
     const parts: Int16Array[] = [];
     for (let i = 0; i < 20; i++) parts.push(tone(400 + 137 * (i % 7), -10 - (i % 20)), silence(300 + 211 * (i % 5)));
-    const audio = mix(concat(...parts, silence(60000)).subarray(0, 60 * RATE), noise(60000, -58));
+    const audio = mix(concatPcm(...parts, silence(60000)).subarray(0, 60 * RATE), noise(60000, -58));
     const results = run(audio, 160, true);
     expect(finals(results).length).toBeGreaterThan(5);
     for (const r of results) expect(r.endMs).toBeGreaterThanOrEqual(r.startMs);

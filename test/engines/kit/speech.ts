@@ -67,16 +67,21 @@ export function spokenCall(texts: string[], silencesMs: number[]): SpokenCall {
       at += gap.length + speech.length;
     });
     parts.push(lineNoise(Math.round(((silencesMs[texts.length] ?? 1000) * RATE) / 1000), 99));
-    const pcm = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const p of parts) {
-      pcm.set(p, offset);
-      offset += p.length;
-    }
-    return { pcm, spans };
+    return { pcm: concatPcm(...parts), spans };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The parts one after another, in one new array. */
+export function concatPcm(...parts: Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** Pushes `pcm` in 20 ms frames through one reused array, as the session does. */

@@ -8,8 +8,8 @@ import { interleave, splitChannelsInto } from '../../../src/audio/frames.js';
 import { createLocalEngine } from '../../../src/engines/local/index.js';
 import type { RecognitionResult, SpeechEngine } from '../../../src/engines/types.js';
 import { describeEngineContract } from '../contract.js';
-import { lineNoise } from '../kit/speech.js';
-import { join16, offlineOptions, skipReason, speakAll } from './helpers.js';
+import { concatPcm, lineNoise } from '../kit/speech.js';
+import { offlineOptions, skipReason, speakAll } from './helpers.js';
 
 const RATE = 8000;
 /** Turns of the call: who speaks, what, the words to find, and when (ms). */
@@ -91,6 +91,6 @@ if (!skipReason) {
   describeEngineContract('local (pocketsphinx)', () => {
     const engine = createLocalEngine({ ...offlineOptions!, concurrency: 1 }, pino({ level: 'silent' }));
     const [speech] = speakAll(['good morning my name is john']);
-    return { engine, audio: join16(lineNoise(4000, 3), speech!, lineNoise(8000, 4)), cleanup: () => engine.close!() };
+    return { engine, audio: concatPcm(lineNoise(4000, 3), speech!, lineNoise(8000, 4)), cleanup: () => engine.close!() };
   });
 }

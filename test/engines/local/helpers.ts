@@ -41,12 +41,3 @@ export function speakAll(texts: readonly string[]): Int16Array[] {
   }
 }
 
-export function join16(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

@@ -5,8 +5,8 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalRecognizer, type LocalRecognizer } from '../../../src/engines/local/recognizer.js';
-import { lineNoise } from '../kit/speech.js';
-import { join16, offlineOptions, skipReason, speakAll } from './helpers.js';
+import { concatPcm, lineNoise } from '../kit/speech.js';
+import { offlineOptions, skipReason, speakAll } from './helpers.js';
 
 const sentences = [
   { text: 'good morning my name is john', keys: ['morning', 'name', 'john'] },
@@ -27,7 +27,7 @@ describe.skipIf(skipReason !== undefined)('offline recognizer (pocketsphinx)', (
 
   beforeAll(() => {
     recognizer = createLocalRecognizer({ ...offlineOptions!, concurrency: 2 }, pino({ level: 'silent' }));
-    utterances = speakAll(sentences.map((s) => s.text)).map((speech, i) => join16(lineNoise(ROLL, i + 1), speech, lineNoise(ROLL, i + 11)));
+    utterances = speakAll(sentences.map((s) => s.text)).map((speech, i) => concatPcm(lineNoise(ROLL, i + 1), speech, lineNoise(ROLL, i + 11)));
   });
   afterAll(() => recognizer?.close());
 
