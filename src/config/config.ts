@@ -4,6 +4,7 @@
  * Names match the existing Python connector where one existed, so this server is a drop-in
  * replacement. Invalid configuration is reported as one line per problem and stops start-up.
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { isUuid } from '../protocol/auth.js';
 import { bool, csv, intIn, positiveNumber } from './env.js';
@@ -70,6 +71,9 @@ const envSchema = z.object({
   SIGNATURE_MAX_AGE_SECONDS: intIn(1, 3600).default(10),
   TRUST_PROXY: bool.default(false),
   SHUTDOWN_GRACE_SECONDS: positiveNumber.default(30),
+  WEB_CONCURRENCY: intIn(1, 256).optional(),
+  METRICS_TOKEN: z.string().trim().min(16, 'must be at least 16 characters (it guards /metrics and /stats)').optional(),
+  LOG_TRANSCRIPTS: bool.default(false),
   ...googleEnv,
   ...openaiEnv,
   ...localEnv,
@@ -107,6 +111,12 @@ export interface Config {
   signatureMaxAgeSeconds: number;
   trustProxy: boolean;
   shutdownGraceMs: number;
+  /** Worker processes sharing the port (node:cluster); 1 = this process serves alone. */
+  workers: number;
+  /** Bearer token required by /metrics and /stats; undefined = open (keep them off the public route). */
+  metricsToken: string | undefined;
+  /** Transcript text in the logs, at debug only (LOG_TRANSCRIPTS). */
+  logTranscripts: boolean;
   /** Options of each vendor engine this server is configured for. */
   engines: { google?: GoogleEngineOptions; openai?: OpenAIEngineOptions; local?: LocalEngineOptions };
   /** The utterance buffer (voice activity detection) of the utterance engines (openai, local). */
@@ -204,6 +214,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signatureMaxAgeSeconds: e.SIGNATURE_MAX_AGE_SECONDS,
     trustProxy: e.TRUST_PROXY,
     shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+    // One per core in production; one in development, where a debugger or a profile wants one process.
+    workers: e.WEB_CONCURRENCY ?? (production ? availableParallelism() : 1),
+    metricsToken: e.METRICS_TOKEN,
+    logTranscripts: e.LOG_TRANSCRIPTS,
     engines,
     unconfiguredEngines,
     utterance: segmenterSetup(e),

@@ -1,15 +1,21 @@
 #!/usr/bin/env node
-/** Entry point: configuration, engines, server, graceful shutdown. */
+/**
+ * Entry point: configuration, then either one server in this process, or (WEB_CONCURRENCY > 1)
+ * a cluster primary whose workers each run one. Graceful shutdown either way.
+ */
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
-import { ConfigError, loadConfig } from '../config/config.js';
+import type { Logger } from 'pino';
+import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createConfiguredEngines } from '../engines/configured.js';
 import { createConfiguredTranslation } from '../translation/configured.js';
+import { joinCluster, runPrimary } from './cluster.js';
 import { createLogger } from './logger.js';
-import { startServer } from './server.js';
+import { startServer, type RunningServer } from './server.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (err) {
@@ -27,35 +33,59 @@ process.on('uncaughtException', (err) => {
 });
 process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 
-if (!config.apiKeys) {
-  log.warn('authentication DISABLED: no GENESYS_API_KEY / GENESYS_API_KEYS set (development only; refused when NODE_ENV=production)');
-}
-const engines = await createConfiguredEngines(config, log);
-for (const engine of engines.engines) for (const warning of engine.warnings ?? []) log.warn({ engine: engine.name }, warning);
-for (const [name, why] of Object.entries(config.unconfiguredEngines)) {
-  // The default engine missing is worth a warning: sessions that name no engine will be refused.
-  if (name === config.defaultVendor) log.warn({ engine: name }, `default engine not available: ${why}`);
-  else log.info({ engine: name }, `engine not configured: ${why}`);
-}
-log.info({ engines: engines.available, defaultEngine: config.defaultVendor }, 'engines ready');
-const translation = await createConfiguredTranslation(config);
-if (translation) log.info({ translator: translation.name, timeoutMs: translation.timeoutMs }, 'translation ready');
-else if (!config.translation.configured) log.info(`translation not configured: ${config.translation.reason}`);
-const server = await startServer(config, { engines, log, ...(translation ? { translation } : {}) }).catch((err: NodeJS.ErrnoException) => {
-  log.fatal({ code: err.code, port: config.port, host: config.host }, `cannot listen: ${err.message}`);
-  process.exit(1);
-});
+if (cluster.isPrimary && config.workers > 1) runPrimary({ workers: config.workers, log });
+else await serve(config, log);
 
-let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (stopping) process.exit(1);
+async function serve(config: Config, log: Logger): Promise<void> {
+  const primary = cluster.isPrimary;
+  if (!config.apiKeys && primary) {
+    log.warn('authentication DISABLED: no GENESYS_API_KEY / GENESYS_API_KEYS set (development only; refused when NODE_ENV=production)');
+  }
+  const engines = await createConfiguredEngines(config, log);
+  // Said once per instance, not once per worker.
+  const say = cluster.isWorker && cluster.worker?.id !== 1 ? () => {} : (fn: () => void) => fn();
+  say(() => {
+    for (const engine of engines.engines) for (const warning of engine.warnings ?? []) log.warn({ engine: engine.name }, warning);
+    for (const [name, why] of Object.entries(config.unconfiguredEngines)) {
+      // The default engine missing is worth a warning: sessions that name no engine will be refused.
+      if (name === config.defaultVendor) log.warn({ engine: name }, `default engine not available: ${why}`);
+      else log.info({ engine: name }, `engine not configured: ${why}`);
+    }
+  });
+  log.info({ engines: engines.available, defaultEngine: config.defaultVendor }, 'engines ready');
+  const translation = await createConfiguredTranslation(config);
+  if (translation) log.info({ translator: translation.name, timeoutMs: translation.timeoutMs }, 'translation ready');
+  else if (!config.translation.configured) {
+    const why = config.translation.reason;
+    say(() => log.info(`translation not configured: ${why}`));
+  }
+
+  let server: RunningServer | undefined;
+  let stopping = false;
+  const shutdown = (why: string) => {
+    if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    void server
-      .drain(config.shutdownGraceMs)
-      .then(() => server.close())
+    log.info({ why }, 'shutting down');
+    void (server ? server.drain(config.shutdownGraceMs).then(() => server?.close()) : Promise.resolve())
       .then(() => engines.close())
       .then(() => process.exit(0));
-  });
+  };
+  const member = cluster.isWorker ? joinCluster(() => shutdown('primary asked')) : undefined;
+  server = await startServer(config, { engines, log, ...(translation ? { translation } : {}), ...(member ? { cluster: member.link } : {}) }).catch(
+    (err: NodeJS.ErrnoException) => {
+      log.fatal({ code: err.code, port: config.port, host: config.host }, `cannot listen: ${err.message}`);
+      process.exit(1);
+    },
+  );
+  member?.serve(server);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) {
+        // A second signal: stop now.
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      shutdown(signal);
+    });
+  }
 }

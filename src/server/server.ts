@@ -2,6 +2,7 @@
  * The HTTP + WebSocket front: health/readiness/stats endpoints, upgrade authentication and
  * capacity checks, and the wiring of each socket to an AudioHookSession.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -10,9 +11,22 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from '../config/config.js';
 import type { EngineRegistry } from '../engines/registry.js';
 import { authenticateUpgrade } from '../protocol/auth.js';
-import { AudioHookSession, type SessionInit } from '../session/session.js';
+import { AudioHookSession, CLIENT_GRACE_MS, type SessionInit } from '../session/session.js';
 import type { TranslationService } from '../translation/service.js';
-import { ServerStats } from './stats.js';
+import type { Registry } from 'prom-client';
+import type { UpgradeRejection } from './prometheus.js';
+import { ServerStats, type StatsReport, type StatsSnapshot } from './stats.js';
+
+/** One worker's figures, as the cluster primary gathers them. */
+export interface WorkerReport {
+  metrics: Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+  stats: StatsReport;
+}
+
+/** In cluster mode: every worker's figures at once (see cluster.ts). */
+export interface ClusterLink {
+  collect(): Promise<{ metrics: string; stats: StatsSnapshot }>;
+}
 
 export interface RunningServer {
   readonly url: string;
@@ -23,6 +37,8 @@ export interface RunningServer {
   drain(graceMs: number): Promise<void>;
   /** Drops everything at once and stops listening. */
   close(): Promise<void>;
+  /** This process's figures, for the cluster primary. */
+  report(): Promise<WorkerReport>;
 }
 
 export interface ServerDeps {
@@ -32,6 +48,8 @@ export interface ServerDeps {
   log: Logger;
   /** Injectable clock (seconds) for signature checks in tests. */
   nowSeconds?: () => number;
+  /** Set in a cluster worker: /metrics and /stats then answer for all workers. */
+  cluster?: ClusterLink;
 }
 
 /** After `closed`, a client that keeps the socket open is cut off after this long. */
@@ -46,8 +64,16 @@ const MAX_PENDING_REJECTIONS = 1000;
 export async function startServer(config: Config, deps: ServerDeps): Promise<RunningServer> {
   const { log, engines } = deps;
   const nowSeconds = deps.nowSeconds ?? (() => Date.now() / 1000);
-  const stats = new ServerStats();
   const sessions = new Set<AudioHookSession>();
+  const stats = new ServerStats({
+    sessionsByEngine: () => {
+      const counts = new Map<string, number>();
+      for (const s of sessions) counts.set(s.engine ?? 'none', (counts.get(s.engine ?? 'none') ?? 0) + 1);
+      return counts;
+    },
+    eventsQueued,
+    draining: () => draining,
+  });
   let pendingUpgrades = 0;
   let rejectionsPending = 0;
   let ready = false;
@@ -63,6 +89,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     openTimeoutMs: config.openTimeoutMs,
     closeFlushTimeoutMs: config.closeFlushTimeoutMs,
     rateLimit: config.rateLimit,
+    logTranscripts: config.logTranscripts,
   };
 
   const translation: SessionInit['translation'] = deps.translation
@@ -84,8 +111,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
 
   function handleHttp(req: IncomingMessage, res: ServerResponse): void {
     const path = pathOf(req.url);
-    const reply = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
       res.end(JSON.stringify(body));
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, { error: 'method not allowed' });
@@ -93,19 +120,58 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     if (path === '/ready') {
       return ready && !draining ? reply(200, { status: 'ready', sessions: sessions.size }) : reply(503, { status: draining ? 'draining' : 'starting' });
     }
-    if (path === '/stats') {
-      let eventsQueued = 0;
-      for (const s of sessions) eventsQueued += s.queuedEvents;
-      const engineStats: Record<string, Record<string, number>> = {};
-      for (const e of engines.engines) if (e.stats) engineStats[e.name] = e.stats();
-      return reply(200, { ...stats.snapshot({ sessions: sessions.size, eventsQueued }), engines: engineStats });
+    if (path === '/stats' || path === '/metrics') {
+      if (!metricsAllowed(req.headers.authorization)) return reply(401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
+      const answer = path === '/stats' ? statsAnswer() : metricsAnswer();
+      answer.then(
+        ({ type, body }) => {
+          res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+          res.end(body);
+        },
+        (err: unknown) => {
+          log.error({ err, path }, 'figures not available');
+          if (!res.headersSent) reply(500, { error: 'figures not available' });
+        },
+      );
+      return;
     }
     if (path === config.path) return reply(426, { error: 'upgrade required' });
     reply(404, { error: 'not found' });
   }
 
-  function reject(socket: Duplex, status: number, text: string): void {
-    stats.upgradeRejected(status);
+  /** METRICS_TOKEN, when set, as a bearer token (compared in constant time). */
+  function metricsAllowed(authorization: string | undefined): boolean {
+    if (!config.metricsToken) return true;
+    const given = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1] ?? '';
+    const digest = (v: string) => createHash('sha256').update(v).digest();
+    return timingSafeEqual(digest(given), digest(config.metricsToken));
+  }
+
+  function eventsQueued(): number {
+    let n = 0;
+    for (const s of sessions) n += s.queuedEvents;
+    return n;
+  }
+
+  function statsExtra() {
+    const engineStats: Record<string, Record<string, number>> = {};
+    for (const e of engines.engines) if (e.stats) engineStats[e.name] = e.stats();
+    return { sessions: sessions.size, eventsQueued: eventsQueued(), engines: engineStats };
+  }
+
+  async function statsAnswer(): Promise<{ type: string; body: string }> {
+    const snapshot = deps.cluster ? (await deps.cluster.collect()).stats : stats.snapshot(statsExtra());
+    return { type: 'application/json', body: JSON.stringify(snapshot) };
+  }
+
+  async function metricsAnswer(): Promise<{ type: string; body: string }> {
+    const registry = stats.prometheus.registry;
+    const body = deps.cluster ? (await deps.cluster.collect()).metrics : await registry.metrics();
+    return { type: registry.contentType, body };
+  }
+
+  function reject(socket: Duplex, status: number, text: string, reason: UpgradeRejection): void {
+    stats.upgradeRejected(status, reason);
     if (socket.destroyed) return;
     const body = `${text}\n`;
     socket.end(
@@ -116,11 +182,11 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const started = Date.now();
     socket.on('error', () => socket.destroy());
-    if (pathOf(req.url) !== config.path) return reject(socket, 404, 'Not Found');
-    if (!ready || draining) return reject(socket, 503, 'Service Unavailable');
+    if (pathOf(req.url) !== config.path) return reject(socket, 404, 'Not Found', 'not_found');
+    if (!ready || draining) return reject(socket, 503, 'Service Unavailable', 'draining');
     if (sessions.size + pendingUpgrades >= config.maxSessions) {
       log.warn({ sessions: sessions.size, max: config.maxSessions }, 'upgrade refused: at capacity');
-      return reject(socket, 503, 'Service Unavailable');
+      return reject(socket, 503, 'Service Unavailable', 'capacity');
     }
     const authority = (config.trustProxy && firstHeader(req.headers['x-forwarded-host'])) || req.headers.host || '';
     const auth = authenticateUpgrade(
@@ -139,7 +205,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       const wait = rejectionsPending > MAX_PENDING_REJECTIONS ? 0 : Math.max(0, config.authFailureDelayMs - (Date.now() - started));
       setTimeout(() => {
         rejectionsPending -= 1;
-        reject(socket, auth.status, auth.status === 401 ? 'Unauthorized' : 'Bad Request');
+        if (auth.status === 401) reject(socket, 401, 'Unauthorized', 'unauthorized');
+        else reject(socket, auth.status, 'Bad Request', 'bad_request');
       }, wait).unref();
       return;
     }
@@ -159,7 +226,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   }
 
   function attach(ws: WebSocket, sessionId: string, organizationId: string, correlationId: string): void {
-    const sessionLog = log.child({ session: sessionId, org: organizationId, correlation: correlationId });
+    const sessionLog = log.child({ sessionId, orgId: organizationId, correlationId });
     const session: AudioHookSession = new AudioHookSession({
       id: sessionId,
       organizationId,
@@ -222,12 +289,15 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     },
     async drain(graceMs) {
       draining = true;
-      log.info({ sessions: sessions.size, graceMs }, 'draining');
+      log.info({ sessions: sessions.size, graceMs }, 'draining: new sessions refused, live calls go on');
       const deadline = Date.now() + graceMs;
-      // Calls end by themselves; wait for most of the grace, then ask the rest to finish.
-      while (sessions.size > 0 && Date.now() < deadline - Math.min(10_000, graceMs / 2)) await sleep(200);
-      for (const s of sessions) s.requestDisconnect('server shutting down');
       while (sessions.size > 0 && Date.now() < deadline) await sleep(100);
+      if (sessions.size === 0) return;
+      log.info({ sessions: sessions.size }, 'grace over: flushing live sessions and asking them to end');
+      for (const s of sessions) s.requestDisconnect('server shutting down');
+      // Each flushes (CLOSE_FLUSH_TIMEOUT_MS at most), then its client answers the disconnect.
+      const end = Date.now() + config.closeFlushTimeoutMs + CLIENT_GRACE_MS + 1000;
+      while (sessions.size > 0 && Date.now() < end) await sleep(50);
     },
     async close() {
       draining = true;
@@ -236,6 +306,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       wss.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
+    },
+    async report() {
+      return { metrics: await stats.prometheus.registry.getMetricsAsJSON(), stats: stats.report(statsExtra()) };
     },
   };
 }

@@ -1,82 +1,189 @@
 /**
- * Process-wide figures: what /stats reports and the benchmark reads. The session layer only sees
- * the SessionMetrics interface.
+ * Process-wide figures: the JSON of /stats (what the benchmark reads) and the Prometheus
+ * counters of /metrics, recorded at the same calls. The session layer only sees SessionMetrics.
  */
-import { Histogram, type SessionMetrics } from '../session/metrics.js';
+import { Histogram, type HistogramState, type SessionMetrics, type SessionOutcome } from '../session/metrics.js';
+import { createPrometheus, type LiveFigures, type Prometheus, type UpgradeRejection } from './prometheus.js';
+
+type TranslationOutcome = 'translated' | 'skipped' | 'timeout' | 'failed';
 
 export class ServerStats implements SessionMetrics {
   readonly eventLatencyMs = new Histogram();
   readonly openedLatencyMs = new Histogram();
-  sessionsOpened = 0;
-  probes = 0;
-  sessionsEnded = 0;
-  eventsSent = 0;
-  interimEventsSent = 0;
-  undeliveredEvents = 0;
-  protocolErrors = 0;
-  /** Finals by translation outcome, and how long the translated ones took. */
-  readonly translations = { translated: 0, skipped: 0, timeout: 0, failed: 0 };
   readonly translationLatencyMs = new Histogram();
-  upgradesRejected: Record<string, number> = {};
+  readonly prometheus: Prometheus;
+  private readonly counts = {
+    sessionsOpened: 0,
+    probes: 0,
+    sessionsEnded: 0,
+    eventsSent: 0,
+    interimEventsSent: 0,
+    eventsCoalesced: 0,
+    eventsUndelivered: 0,
+    protocolErrors: 0,
+    rateLimited: 0,
+    rateLimitedHeldMs: 0,
+    engineErrors: 0,
+    engineRestarts: 0,
+    engineRotations: 0,
+  };
+  /** Finals by translation outcome. */
+  readonly translations: Record<TranslationOutcome, number> = { translated: 0, skipped: 0, timeout: 0, failed: 0 };
+  private readonly upgradesRejected: Record<string, number> = {};
 
-  sessionOpened(info: { probe: boolean; openToOpenedMs: number }): void {
-    if (info.probe) this.probes += 1;
-    else this.sessionsOpened += 1;
-    this.openedLatencyMs.record(info.openToOpenedMs);
+  constructor(live: LiveFigures) {
+    this.prometheus = createPrometheus(live);
   }
 
-  sessionEnded(): void {
-    this.sessionsEnded += 1;
+  sessionOpened(info: { probe: boolean; openToOpenedMs: number }): void {
+    if (info.probe) this.counts.probes += 1;
+    else this.counts.sessionsOpened += 1;
+    this.openedLatencyMs.record(info.openToOpenedMs);
+    this.prometheus.openLatency.observe(info.openToOpenedMs / 1000);
+  }
+
+  sessionEnded(info: { probe: boolean; engine: string | undefined; outcome: SessionOutcome }): void {
+    this.counts.sessionsEnded += 1;
+    if (info.probe) this.prometheus.probes.inc({ outcome: info.outcome === 'refused' ? 'refused' : 'ok' });
+    else this.prometheus.sessions.inc({ engine: info.engine ?? 'none', outcome: info.outcome });
   }
 
   eventSent(latencyMs: number, isFinal: boolean): void {
-    this.eventsSent += 1;
-    if (!isFinal) this.interimEventsSent += 1;
+    this.counts.eventsSent += 1;
+    if (!isFinal) this.counts.interimEventsSent += 1;
+    this.prometheus.eventsSent.inc({ kind: isFinal ? 'final' : 'interim' });
     // The latency figure is about finals: the transcript that ends an utterance.
-    if (isFinal) this.eventLatencyMs.record(latencyMs);
+    if (isFinal) {
+      this.eventLatencyMs.record(latencyMs);
+      this.prometheus.transcriptLatency.observe(latencyMs / 1000);
+    }
   }
 
-  eventsUndelivered(count: number): void {
-    this.undeliveredEvents += count;
+  eventsCoalesced(count: number): void {
+    this.counts.eventsCoalesced += count;
+    this.prometheus.eventsCoalesced.inc(count);
   }
 
-  protocolError(): void {
-    this.protocolErrors += 1;
+  eventsUndelivered(count: number, why: string): void {
+    this.counts.eventsUndelivered += count;
+    this.prometheus.eventsUndelivered.inc({ why }, count);
   }
 
-  translationDone(outcome: keyof ServerStats['translations'], ms: number): void {
+  clientRateLimited(heldMs: number): void {
+    this.counts.rateLimited += 1;
+    this.counts.rateLimitedHeldMs += heldMs;
+    this.prometheus.rateLimited.inc();
+    this.prometheus.rateLimitedHeld.inc(heldMs / 1000);
+  }
+
+  engineError(engine: string, retryable: boolean): void {
+    this.counts.engineErrors += 1;
+    this.prometheus.engineErrors.inc({ engine, retryable: String(retryable) });
+  }
+
+  engineStreamReplaced(engine: string, kind: 'restart' | 'rotation'): void {
+    if (kind === 'restart') this.counts.engineRestarts += 1;
+    else this.counts.engineRotations += 1;
+    this.prometheus.engineRestarts.inc({ engine, kind });
+  }
+
+  protocolError(kind: string): void {
+    this.counts.protocolErrors += 1;
+    this.prometheus.protocolErrors.inc({ kind });
+  }
+
+  translationDone(outcome: TranslationOutcome, ms: number): void {
     this.translations[outcome] += 1;
-    if (outcome !== 'skipped') this.translationLatencyMs.record(ms);
+    this.prometheus.translations.inc({ outcome });
+    if (outcome !== 'skipped') {
+      this.translationLatencyMs.record(ms);
+      this.prometheus.translationSeconds.observe(ms / 1000);
+    }
   }
 
-  upgradeRejected(status: number): void {
+  upgradeRejected(status: number, reason: UpgradeRejection): void {
     this.upgradesRejected[status] = (this.upgradesRejected[status] ?? 0) + 1;
+    this.prometheus.upgradesRejected.inc({ reason });
   }
 
-  snapshot(extra: { sessions: number; eventsQueued: number }) {
+  snapshot(extra: { sessions: number; eventsQueued: number; engines: Record<string, Record<string, number>> }) {
     const cpu = process.cpuUsage();
     const mem = process.memoryUsage();
     return {
+      workers: 1,
       sessions: extra.sessions,
-      sessionsOpened: this.sessionsOpened,
-      probes: this.probes,
-      sessionsEnded: this.sessionsEnded,
+      sessionsOpened: this.counts.sessionsOpened,
+      probes: this.counts.probes,
+      sessionsEnded: this.counts.sessionsEnded,
       cpu: { userMicros: cpu.user, systemMicros: cpu.system },
       rssBytes: mem.rss,
       heapUsedBytes: mem.heapUsed,
       uptimeSeconds: Math.round(process.uptime()),
       eventLatencyMs: this.eventLatencyMs.summary(),
       openedLatencyMs: this.openedLatencyMs.summary(),
-      eventsSent: this.eventsSent,
-      interimEventsSent: this.interimEventsSent,
+      eventsSent: this.counts.eventsSent,
+      interimEventsSent: this.counts.interimEventsSent,
       eventsQueued: extra.eventsQueued,
-      eventsUndelivered: this.undeliveredEvents,
-      protocolErrors: this.protocolErrors,
+      eventsCoalesced: this.counts.eventsCoalesced,
+      eventsUndelivered: this.counts.eventsUndelivered,
+      protocolErrors: this.counts.protocolErrors,
+      rateLimited: { count: this.counts.rateLimited, heldMs: this.counts.rateLimitedHeldMs },
+      engineErrors: this.counts.engineErrors,
+      engineRestarts: this.counts.engineRestarts,
+      engineRotations: this.counts.engineRotations,
       translations: { ...this.translations, latencyMs: this.translationLatencyMs.summary() },
-      upgradesRejected: this.upgradesRejected,
+      upgradesRejected: { ...this.upgradesRejected },
+      engines: extra.engines,
+    };
+  }
+
+  /** This process's figures with the histograms' whole state, for the cluster primary to merge. */
+  report(extra: Parameters<ServerStats['snapshot']>[0]): StatsReport {
+    return {
+      snapshot: this.snapshot(extra),
+      histograms: {
+        eventLatencyMs: this.eventLatencyMs.toJSON(),
+        openedLatencyMs: this.openedLatencyMs.toJSON(),
+        translationLatencyMs: this.translationLatencyMs.toJSON(),
+      },
     };
   }
 }
 
 /** The JSON `/stats` serves (the benchmark reads it from another process). */
 export type StatsSnapshot = ReturnType<ServerStats['snapshot']>;
+
+export interface StatsReport {
+  snapshot: StatsSnapshot;
+  histograms: Record<'eventLatencyMs' | 'openedLatencyMs' | 'translationLatencyMs', HistogramState>;
+}
+
+/** Several workers' figures as one: counts, CPU and memory summed, latencies merged, uptime the longest. */
+export function mergeReports(reports: readonly StatsReport[]): StatsSnapshot {
+  const [first, ...rest] = reports;
+  if (!first) throw new Error('no reports to merge');
+  const merged = structuredClone(first.snapshot);
+  for (const r of rest) addNumbers(merged, r.snapshot);
+  const summary = (key: keyof StatsReport['histograms']) => {
+    const h = new Histogram();
+    for (const r of reports) h.merge(r.histograms[key]);
+    return h.summary();
+  };
+  merged.eventLatencyMs = summary('eventLatencyMs');
+  merged.openedLatencyMs = summary('openedLatencyMs');
+  merged.translations.latencyMs = summary('translationLatencyMs');
+  merged.uptimeSeconds = Math.max(...reports.map((r) => r.snapshot.uptimeSeconds));
+  return merged;
+}
+
+/** into += from, for every number in from (objects recursed, missing keys taken). */
+function addNumbers(into: Record<string, unknown>, from: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(from)) {
+    const mine = into[key];
+    if (typeof value === 'number') into[key] = (typeof mine === 'number' ? mine : 0) + value;
+    else if (value && typeof value === 'object') {
+      if (!mine || typeof mine !== 'object') into[key] = structuredClone(value);
+      else addNumbers(mine as Record<string, unknown>, value as Record<string, unknown>);
+    }
+  }
+}

@@ -13,6 +13,7 @@ import { SAMPLE_RATE } from '../protocol/media.js';
 import { buildTranscriptEntity, splitLongResult } from '../transcript/builder.js';
 import type { TranscriptEntity } from '../transcript/types.js';
 import type { StreamTimeline } from './timeline.js';
+import type { SessionMetrics } from './metrics.js';
 
 /** Restarts allowed within RESTART_WINDOW_MS before the channel gives up. */
 const MAX_RESTARTS = 3;
@@ -34,6 +35,7 @@ export interface ChannelOptions {
   emit(entity: TranscriptEntity, isFinal: boolean): void;
   /** The engine refused the stream, or failed more often than the retry budget allows. */
   onFatal(error: Error): void;
+  metrics?: Pick<SessionMetrics, 'engineError' | 'engineStreamReplaced'>;
 }
 
 interface OpenStream {
@@ -220,6 +222,7 @@ export class ChannelPipeline {
     const old = this.current;
     if (!old) return;
     this.counts.rotations += 1;
+    this.options.metrics?.engineStreamReplaced(this.options.engine.name, 'rotation');
     this.options.log.debug({ channel: this.channelId, why, streamSeconds: (this.samplesPushed - old.ageFrom) / SAMPLE_RATE }, 'engine stream rotated');
     if (!this.replay || (this.rotation && this.replay.samples > this.rotation.hardSamples / 2)) {
       this.replay?.discardBefore(this.samplesPushed);
@@ -245,6 +248,7 @@ export class ChannelPipeline {
     this.restartTimer = undefined;
     if (this.closed || this.current) return;
     this.counts.restarts += 1;
+    this.options.metrics?.engineStreamReplaced(this.options.engine.name, 'restart');
     this.startFromReplay(this.pendingUtteranceId);
     this.pendingUtteranceId = undefined;
   }
@@ -304,6 +308,7 @@ export class ChannelPipeline {
     this.current = undefined;
     void entry.stream.close().catch(() => {});
     const log = this.options.log;
+    this.options.metrics?.engineError(this.options.engine.name, !(error instanceof EngineError) || error.retryable);
     if (error instanceof EngineError && !error.retryable) {
       log.error({ err: error, channel: this.channelId, kind: error.kind }, 'speech engine refused the stream');
       return this.options.onFatal(error);

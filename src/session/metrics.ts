@@ -2,13 +2,25 @@
  * What a session reports about itself. The server implements it (counters, histograms,
  * /stats); tests pass a recorder. Sessions never know how figures are exported.
  */
+/** How a session ended, for counting (a small fixed set: metric labels stay few). */
+export type SessionOutcome = 'closed' | 'completed' | 'error' | 'refused' | 'dropped';
+
 export interface SessionMetrics {
-  sessionOpened(info: { probe: boolean; vendor?: string; openToOpenedMs: number }): void;
-  sessionEnded(info: { probe: boolean; reason: string }): void;
+  sessionOpened(info: { probe: boolean; engine: string; openToOpenedMs: number }): void;
+  /** engine: undefined when the session never got past `open`. */
+  sessionEnded(info: { probe: boolean; engine: string | undefined; outcome: SessionOutcome; reason: string }): void;
   /** A transcript event left the server; latencyMs runs from the audio (or result) that produced it. */
   eventSent(latencyMs: number, isFinal: boolean): void;
+  /** Interims replaced in the queue by a newer hypothesis or their final, or shed under backlog. */
+  eventsCoalesced(count: number): void;
   /** Events that could not be delivered (client refused events, close deadline passed). */
   eventsUndelivered(count: number, why: string): void;
+  /** The client answered 429: events are held for heldMs more than they already were. */
+  clientRateLimited(heldMs: number): void;
+  /** An engine stream failed (retryable: the channel restarts it with replay). */
+  engineError(engine: string, retryable: boolean): void;
+  /** An engine stream was replaced: after a failure (restart) or before the vendor's limit (rotation). */
+  engineStreamReplaced(engine: string, kind: 'restart' | 'rotation'): void;
   protocolError(kind: string): void;
   /** A final went through translation: translated, skipped (same language), or sent untranslated (timeout, failed). */
   translationDone?(outcome: 'translated' | 'skipped' | 'timeout' | 'failed', ms: number): void;
@@ -18,9 +30,20 @@ export const noMetrics: SessionMetrics = {
   sessionOpened() {},
   sessionEnded() {},
   eventSent() {},
+  eventsCoalesced() {},
   eventsUndelivered() {},
+  clientRateLimited() {},
+  engineError() {},
+  engineStreamReplaced() {},
   protocolError() {},
 };
+
+export interface HistogramState {
+  buckets: [index: number, count: number][];
+  total: number;
+  sum: number;
+  max: number;
+}
 
 /**
  * A fixed-bucket log-scale histogram: O(1) record, bounded memory, percentiles within ~5%.
@@ -63,6 +86,21 @@ export class Histogram {
       if (seen >= rank) return Math.min(Histogram.MIN * Histogram.GROWTH ** i, this.maxSeen);
     }
     return this.maxSeen;
+  }
+
+  /** The recorded state, compact (non-empty buckets only), to merge across processes. */
+  toJSON(): HistogramState {
+    const buckets: [number, number][] = [];
+    this.counts.forEach((c, i) => c > 0 && buckets.push([i, c]));
+    return { buckets, total: this.total, sum: this.sum, max: this.maxSeen };
+  }
+
+  /** Adds another histogram's recordings (same bounds) to this one. */
+  merge(state: HistogramState): void {
+    for (const [i, c] of state.buckets) if (i >= 0 && i < this.counts.length) this.counts[i]! += c;
+    this.total += state.total;
+    this.sum += state.sum;
+    if (state.max > this.maxSeen) this.maxSeen = state.max;
   }
 
   summary(): { count: number; p50: number; p99: number; max: number; mean: number } {

@@ -48,11 +48,16 @@ export type OpenDecision =
       opened: Record<string, unknown>;
     };
 
+/** §9: a connection probe carries the null UUID as conversation and participant. */
+export function isProbe(p: Pick<OpenParameters, 'conversationId' | 'participant'>): boolean {
+  return p.conversationId === NULL_UUID && p.participant.id === NULL_UUID;
+}
+
 export function negotiateOpen(p: OpenParameters, ctx: OpenContext): OpenDecision {
   if (p.organizationId.toLowerCase() !== ctx.organizationId.toLowerCase()) {
     return { ok: false, reason: 'unauthorized', info: 'organizationId does not match' };
   }
-  const probe = p.conversationId === NULL_UUID && p.participant.id === NULL_UUID;
+  const probe = isProbe(p);
   const resolution = ctx.engines.resolve(p.customConfig['transcriptionVendor']);
   if (!resolution.ok) return { ok: false, reason: 'error', info: resolution.reason };
   let media: MediaOffer | undefined;

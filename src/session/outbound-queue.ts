@@ -21,6 +21,8 @@ export interface OutboundQueueOptions {
   send(type: 'event' | string, parameters: object): void;
   /** Finals alone filled the queue: the session disconnects with an error (called once). */
   onOverflow(queued: number): void;
+  /** A queued interim was replaced by a newer hypothesis or its final, or shed (for metrics). */
+  onCoalesced?(): void;
 }
 
 interface Entry {
@@ -109,15 +111,17 @@ export class OutboundQueue {
         if (!event.isFinal) {
           // Newer hypothesis of the same utterance: replace in place, keep its turn.
           pending.parameters = event.parameters;
+          this.opts.onCoalesced?.();
           return;
         }
         // The final supersedes its queued interims.
         this.kill(pending);
         this.interimByKey.delete(key);
+        this.opts.onCoalesced?.();
       }
     }
     if (!event.isFinal && this.shedding) {
-      this.droppedInterimCount++;
+      this.shed();
       return;
     }
 
@@ -134,7 +138,7 @@ export class OutboundQueue {
       this.dropQueuedInterims();
       this.shedding = this.live >= this.opts.maxQueued * SHED_UNTIL_BELOW;
       if (!event.isFinal && this.shedding) {
-        this.droppedInterimCount++;
+        this.shed();
         return;
       }
       overflow = this.live >= this.opts.maxQueued && !this.overflowReported;
@@ -153,18 +157,21 @@ export class OutboundQueue {
     }
   }
 
-  /** A 429: hold events for `ms` (never shortens a longer hold). Missing/invalid → the default. */
-  holdFor(ms?: number): void {
+  /** A 429: hold events for `ms` (never shortens a longer hold). Missing/invalid → the default.
+   * Returns how much longer events are now held than they already were. */
+  holdFor(ms?: number): number {
     const hold = ms === undefined || !Number.isFinite(ms) || ms < 0 ? this.opts.defaultRetryAfterMs : ms;
     const now = Date.now();
     const until = now + hold;
-    if (until <= this.holdUntil) return;
+    if (until <= this.holdUntil) return 0;
+    const added = until - Math.max(now, this.holdUntil);
     this.refill(now);
     this.holdUntil = until;
     this.holdPending = true;
     this.tokens = 0;
     this.lastRefill = now;
     if (!this.disposed) this.schedule(now);
+    return added;
   }
 
   /** The client refuses events: drop what is queued, refuse the rest. Returns how many were dropped. */
@@ -271,6 +278,11 @@ export class OutboundQueue {
     }
   }
 
+  private shed(): void {
+    this.droppedInterimCount++;
+    this.opts.onCoalesced?.();
+  }
+
   private kill(entry: Entry): void {
     if (!entry.live) return;
     entry.live = false;
@@ -286,7 +298,7 @@ export class OutboundQueue {
       else {
         e.live = false;
         this.live--;
-        this.droppedInterimCount++;
+        this.shed();
       }
     }
     this.items = kept;

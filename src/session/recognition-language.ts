@@ -107,6 +107,6 @@ export class RecognitionLanguage {
   }
 
   private logHeld(what: string): void {
-    this.host.log.warn({ language: this.recognized, vendor: this.host.engine.name }, `${what}: the engine does not recognize this language; waiting for an update`);
+    this.host.log.warn({ language: this.recognized, engine: this.host.engine.name }, `${what}: the engine does not recognize this language; waiting for an update`);
   }
 }

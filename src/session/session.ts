@@ -18,8 +18,8 @@ import {
 } from '../protocol/messages.js';
 import type { TranscriptEntity } from '../transcript/types.js';
 import { ChannelPipeline, routeFrame } from './channel.js';
-import { negotiateOpen, type OpenDecision } from './open.js';
-import { noMetrics, type SessionMetrics } from './metrics.js';
+import { isProbe, negotiateOpen, type OpenDecision } from './open.js';
+import { noMetrics, type SessionMetrics, type SessionOutcome } from './metrics.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { StreamTimeline } from './timeline.js';
 import { EngineError } from '../engines/types.js';
@@ -40,6 +40,8 @@ export interface SessionSettings {
   /** An upgraded socket that sends no `open` within this long is disconnected (frees capacity). */
   openTimeoutMs: number;
   closeFlushTimeoutMs: number;
+  /** LOG_TRANSCRIPTS: each transcript's text at debug level (never at info), for debugging. */
+  logTranscripts?: boolean;
   rateLimit: { perSecond: number; burst: number; maxQueued: number; defaultRetryAfterMs: number };
 }
 
@@ -66,7 +68,7 @@ export interface SessionInit {
 type State = 'awaiting-open' | 'active' | 'paused' | 'closing' | 'disconnecting' | 'ended';
 
 /** How long a client gets to answer `disconnect` with `close`, and to drop the socket after `closed`. */
-const CLIENT_GRACE_MS = 10_000;
+export const CLIENT_GRACE_MS = 10_000;
 const POSITION_DRIFT_WARN_SECONDS = 1;
 
 export class AudioHookSession {
@@ -93,10 +95,14 @@ export class AudioHookSession {
   private maxPositionDrift = 0;
   private driftWarned = false;
   private endReason = 'unknown';
+  /** The client's `close` arrived: it waits for `closed`. */
+  private clientClosed = false;
   /** Engine-stream restarts, rotations and audio no stream could transcribe, over all channels. */
   private readonly engineCounts = { restarts: 0, rotations: 0, lostSamples: 0 };
+  /** The engine the session was opened with (undefined until a successful `open`). */
+  private engineName: string | undefined;
   private readonly metrics: SessionMetrics;
-  private readonly log: Logger;
+  private log: Logger;
 
   constructor(private readonly init: SessionInit) {
     this.log = init.log;
@@ -108,6 +114,7 @@ export class AudioHookSession {
       maxQueued: rl.maxQueued,
       defaultRetryAfterMs: rl.defaultRetryAfterMs,
       send: (type, parameters) => this.write(type as ServerMessageType, parameters),
+      onCoalesced: () => this.metrics.eventsCoalesced(1),
       onOverflow: (queued) => {
         this.log.error({ queued }, 'outbound event queue overflow');
         this.disconnect('error', 'outbound event backlog too large');
@@ -123,6 +130,11 @@ export class AudioHookSession {
 
   get id(): string {
     return this.init.id;
+  }
+
+  /** The engine the session was opened with; undefined before `open`. */
+  get engine(): string | undefined {
+    return this.engineName;
   }
 
   get isEnded(): boolean {
@@ -227,9 +239,15 @@ export class AudioHookSession {
     this.finish(reason);
   }
 
-  /** Server shutdown: ask the client to end the session. */
+  /**
+   * Server shutdown: recognition stops, what the engines still hold is finalized and sent, then
+   * the client is asked to end the session (`disconnect`, reason completed). Nothing already
+   * spoken is lost.
+   */
   requestDisconnect(info: string): void {
-    this.disconnect('completed', info);
+    if (this.state === 'active' || this.state === 'paused') void this.endCall({ shutdown: info });
+    else if (this.state === 'awaiting-open') this.disconnect('completed', info);
+    // closing: the client's close is being answered already; disconnecting, ended: nothing left to do.
   }
 
   // ---- messages ---------------------------------------------------------------------------
@@ -250,8 +268,13 @@ export class AudioHookSession {
       case 'ping':
         return this.sendControl('pong', {});
       case 'close':
-        if (this.state === 'closing') return this.log.warn('duplicate close ignored');
-        return void this.handleClose(msg.parameters.reason);
+        if (this.clientClosed) return this.log.warn('duplicate close ignored');
+        this.clientClosed = true;
+        this.endReason = `close:${msg.parameters.reason}`;
+        this.log.info({ reason: msg.parameters.reason, position: this.timeline.position }, 'session closing');
+        // During a shutdown flush the close is answered with `closed` when that flush ends.
+        if (this.state !== 'closing') void this.endCall({ clientClose: true });
+        return;
       case 'paused':
         return this.handlePaused();
       case 'resumed':
@@ -277,6 +300,9 @@ export class AudioHookSession {
   private handleOpen(msg: Extract<ClientMessage, { type: 'open' }>): void {
     clearTimeout(this.openTimer);
     const p = msg.parameters;
+    this.probe = isProbe(p);
+    // Every later line of this session carries the call it belongs to.
+    this.log = this.log.child({ conversationId: p.conversationId });
     const translation = this.init.translation;
     const available = translation && 'service' in translation;
     const decision = negotiateOpen(p, {
@@ -288,11 +314,11 @@ export class AudioHookSession {
       translation: available ? { configured: true } : { configured: false, reason: translation?.unavailable ?? 'GEMINI_API_KEY is not set' },
     });
     if (!decision.ok) {
-      this.log.warn({ vendor: p.customConfig['transcriptionVendor'], conversationId: p.conversationId }, `open refused: ${decision.info}`);
+      this.log.warn({ engine: p.customConfig['transcriptionVendor'] }, `open refused: ${decision.info}`);
       return this.disconnect(decision.reason, decision.info);
     }
     const { media, engine } = decision;
-    this.probe = decision.probe;
+    this.engineName = engine.name;
     // startPaused: the client starts paused; a `resume` follows the `update` that brings a language the engine serves.
     const startPaused = decision.opened['startPaused'] === true;
     const languages = new RecognitionLanguage(decision.language, decision.inputLanguage, startPaused, {
@@ -307,12 +333,11 @@ export class AudioHookSession {
     this.languages = languages;
     this.state = startPaused ? 'paused' : 'active';
     this.sendControl('opened', decision.opened);
-    this.metrics.sessionOpened({ probe: this.probe, vendor: engine.name, openToOpenedMs: performance.now() - this.openedAt });
+    this.metrics.sessionOpened({ probe: this.probe, engine: engine.name, openToOpenedMs: performance.now() - this.openedAt });
     this.log.info(
       {
         probe: this.probe,
-        conversationId: p.conversationId,
-        vendor: engine.name,
+        engine: engine.name,
         language: languages.language,
         ...(decision.translation ? { translation: true, recognitionLanguage: languages.recognized } : {}),
         media: media ? `${media.format}/${media.channels.join('+')}` : 'none',
@@ -358,6 +383,7 @@ export class AudioHookSession {
           log: this.log,
           emit: (entity, isFinal) => this.emitTranscript(entity, isFinal),
           onFatal: (error) => this.disconnect('error', engineFailureInfo(error)),
+          metrics: this.metrics,
         }),
     );
   }
@@ -390,7 +416,7 @@ export class AudioHookSession {
     if (p.code === 429) {
       const ms = p.retryAfter !== undefined ? p.retryAfter * 1000 : this.init.settings.rateLimit.defaultRetryAfterMs;
       this.log.warn({ code: p.code, retryAfterMs: ms, queued: this.queue.queued }, 'client rate-limited us; holding events');
-      this.queue.holdFor(ms);
+      this.metrics.clientRateLimited(this.queue.holdFor(ms));
       return;
     }
     if (/event messages are not allowed/i.test(p.message)) {
@@ -402,16 +428,21 @@ export class AudioHookSession {
     this.log.warn({ code: p.code, message: p.message }, 'client reported an error');
   }
 
-  private async handleClose(reason: string): Promise<void> {
+  /**
+   * The end of the call's audio: the engines finalize what they hold, the queued events go out
+   * (within CLOSE_FLUSH_TIMEOUT_MS), then `closed` answers the client's close — or, at a server
+   * shutdown the client has not closed, `disconnect` asks it to.
+   */
+  private async endCall(by: { clientClose: true } | { shutdown: string }): Promise<void> {
     this.state = 'closing';
-    this.endReason = `close:${reason}`;
-    this.log.info({ reason, position: this.timeline.position }, 'session closing');
+    if ('shutdown' in by) this.log.info({ position: this.timeline.position }, 'session ending: server shutting down');
     const deadline = performance.now() + this.init.settings.closeFlushTimeoutMs;
     const flushed = Promise.all(this.channels.map((c) => c.flush())).then(() => this.translation?.idle());
     await this.withTimeout(flushed, this.init.settings.closeFlushTimeoutMs, 'engine flush at close');
     if (this.state !== 'closing') return; // dropped or disconnected meanwhile
     const { undelivered } = await this.queue.drain(Math.max(0, deadline - performance.now()));
     if (this.state !== 'closing') return;
+    if (!this.clientClosed && 'shutdown' in by) return this.disconnect('completed', by.shutdown);
     if (undelivered > 0) {
       this.queue.disableEvents(); // nothing may follow `closed`
       this.log.error({ undelivered }, 'close deadline reached with transcript events still queued');
@@ -452,6 +483,9 @@ export class AudioHookSession {
       const t = this.producedAt.get(parameters);
       const entity = (parameters as { entities: TranscriptEntity[] }).entities[0];
       this.metrics.eventSent(t === undefined ? 0 : performance.now() - t, entity?.data.isFinal ?? true);
+      if (this.init.settings.logTranscripts && entity) {
+        this.log.debug({ channel: entity.data.channelId, isFinal: entity.data.isFinal, text: entity.data.alternatives[0]?.interpretations[0]?.transcript }, 'transcript sent');
+      }
     }
   }
 
@@ -464,7 +498,6 @@ export class AudioHookSession {
   private disconnect(reason: 'completed' | 'unauthorized' | 'error', info: string): void {
     if (this.state === 'ended' || this.state === 'disconnecting') return;
     const wasOpen = this.state !== 'awaiting-open';
-    const wasClosing = this.state === 'closing';
     this.state = 'disconnecting';
     this.endReason = `disconnect:${reason}`;
     this.sendControl('disconnect', { reason, info: info.slice(0, 200) });
@@ -475,7 +508,7 @@ export class AudioHookSession {
       this.log.warn({ dropped }, 'transcript events not delivered: session disconnected');
       this.metrics.eventsUndelivered(dropped, 'disconnect');
     }
-    if (wasClosing) {
+    if (this.clientClosed) {
       // The client's close is already here and waits for its answer: `closed` is the one message
       // allowed after `disconnect`.
       this.sendControl('closed', {});
@@ -538,7 +571,7 @@ export class AudioHookSession {
       this.log.warn({ undelivered, reason }, 'transcript events not delivered: session ended');
       this.metrics.eventsUndelivered(undelivered, 'session ended');
     }
-    this.metrics.sessionEnded({ probe: this.probe, reason });
+    this.metrics.sessionEnded({ probe: this.probe, engine: this.engineName, outcome: outcomeOf(reason, this.engineName !== undefined), reason });
     this.log.info(
       {
         reason,
@@ -581,4 +614,14 @@ function engineFailureInfo(error: Error): string {
     return error.retryable ? `speech engine unavailable: ${error.message}` : `speech engine error: ${error.message}`;
   }
   return 'speech engine unavailable';
+}
+
+/** How a session ended, from its end reason, for the sessions-by-outcome count. */
+function outcomeOf(reason: string, opened: boolean): SessionOutcome {
+  if (reason.startsWith('close:') || reason === 'close before open') return 'closed';
+  if (reason.startsWith('disconnect:')) {
+    if (!opened) return 'refused';
+    return reason === 'disconnect:completed' ? 'completed' : 'error';
+  }
+  return 'dropped';
 }

@@ -135,6 +135,8 @@ describe('google engine through the server', () => {
     expect(calls.filter((call) => call.ended === 'OUT_OF_RANGE')).toEqual([]);
     const ended = logs.find((l) => l['msg'] === 'session ended')!;
     expect(ended['engineRotations']).toBeGreaterThanOrEqual(12);
+    const rotations = /audiohook_engine_restarts_total\{engine="google",kind="rotation"\} (\d+)/.exec(await server.stats.prometheus.registry.metrics());
+    expect(Number(rotations?.[1])).toBe(ended['engineRotations']);
     expect(ended['audioNotTranscribedMs']).toBe(0);
   });
 
@@ -157,6 +159,9 @@ describe('google engine through the server', () => {
     const ended = logs.find((l) => l['msg'] === 'session ended')!;
     expect(ended['engineRestarts']).toBe(2);
     expect(logs.filter((l) => l['msg'] === 'speech engine stream failed; restarting')).toHaveLength(2);
+    const metrics = await server.stats.prometheus.registry.metrics();
+    expect(metrics).toContain('audiohook_engine_errors_total{engine="google",retryable="true"} 2');
+    expect(metrics).toContain('audiohook_engine_restarts_total{engine="google",kind="restart"} 2');
   });
 
   it('bad credentials end the session once, with a disconnect that says what to fix', async () => {

@@ -259,4 +259,21 @@ describe('OutboundQueue', () => {
     expect(() => setup({ burst: 0 })).toThrow();
     expect(() => setup({ maxQueued: 0 })).toThrow();
   });
+
+  it('reports each coalesced interim (replaced, superseded by its final) and how much longer a 429 holds', () => {
+    let coalesced = 0;
+    const { q, events, final, interim } = setup({ burst: 1, onCoalesced: () => coalesced++ });
+    final(0); // takes the only token
+    interim(1, 'u1', 'a');
+    interim(2, 'u1', 'b'); // replaces the queued hypothesis
+    expect(coalesced).toBe(1);
+    final(3, 'u1'); // supersedes it
+    expect(coalesced).toBe(2);
+    expect(q.holdFor(1000)).toBe(1000);
+    vi.advanceTimersByTime(400);
+    expect(q.holdFor(1000)).toBe(400); // extends the hold from 600 ms left to 1000
+    expect(q.holdFor(100)).toBe(0); // shorter than what is left: nothing changes
+    vi.advanceTimersByTime(1000);
+    expect(events()).toEqual([0, 3]);
+  });
 });

@@ -1,0 +1,172 @@
+/**
+ * Several worker processes sharing one port (node:cluster), for more than one core per instance.
+ *
+ * The primary only supervises: it forks WEB_CONCURRENCY workers, replaces one that dies (its
+ * sessions are the only ones lost), gathers every worker's figures when one is asked for
+ * /metrics or /stats, and on SIGTERM/SIGINT tells each to drain, exiting when they have. Sessions
+ * keep no state outside their worker, so any worker serves any call.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import { AggregatorRegistry } from 'prom-client';
+import type { ClusterLink, RunningServer, WorkerReport } from './server.js';
+import { mergeReports } from './stats.js';
+
+/** Messages between the primary and its workers. */
+type Message =
+  | { type: 'audiohook:collect'; id: number } // worker → primary: everyone's figures, please
+  | { type: 'audiohook:collected'; id: number; metrics: string; stats: Awaited<ReturnType<ClusterLink['collect']>>['stats'] }
+  | { type: 'audiohook:report'; id: number } // primary → each worker: your figures
+  | { type: 'audiohook:reported'; id: number; report: WorkerReport }
+  | { type: 'audiohook:drain' }; // primary → each worker: shut down gracefully
+
+/** A worker that does not answer within this long is left out of the figures. */
+const REPORT_TIMEOUT_MS = 2_000;
+/** A worker replaced this soon after the previous replacement waits this long (a crash loop must not spin). */
+const RESPAWN_BACKOFF_MS = 1_000;
+
+export interface PrimaryOptions {
+  workers: number;
+  log: Logger;
+}
+
+export function runPrimary({ workers, log }: PrimaryOptions): void {
+  let stopping = false;
+  let lastRespawn = 0;
+  let nextReport = 0;
+  const listening = new Set<number>();
+  const alive = new Set<number>();
+  const pendingReports = new Map<number, { reports: WorkerReport[]; waiting: number; done(): void }>();
+
+  const fork = () => alive.add(cluster.fork().id);
+  for (let i = 0; i < workers; i++) fork();
+  log.info({ workers }, 'cluster started');
+
+  cluster.on('listening', (worker) => listening.add(worker.id));
+  cluster.on('exit', (worker, code, signal) => {
+    const wasListening = listening.delete(worker.id);
+    alive.delete(worker.id);
+    for (const pending of pendingReports.values()) pending.done();
+    if (stopping) {
+      if (alive.size === 0) {
+        log.info('all workers stopped');
+        process.exit(0);
+      }
+      return;
+    }
+    if (!wasListening) {
+      // It never started (configuration, port): replacing it would fail the same way.
+      log.fatal({ worker: worker.process.pid, code, signal }, 'worker failed to start; stopping');
+      stopAll('SIGKILL');
+      process.exit(typeof code === 'number' && code !== 0 ? code : 1);
+    }
+    const delay = Date.now() - lastRespawn < RESPAWN_BACKOFF_MS * 5 ? RESPAWN_BACKOFF_MS : 0;
+    lastRespawn = Date.now();
+    log.error({ worker: worker.process.pid, code, signal, respawnInMs: delay }, 'worker died; its sessions are lost; replacing it');
+    setTimeout(fork, delay);
+  });
+
+  cluster.on('message', (worker: Worker, message: Message) => {
+    if (message?.type === 'audiohook:collect') void collect(worker, message.id);
+    else if (message?.type === 'audiohook:reported') {
+      const pending = pendingReports.get(message.id);
+      if (!pending) return;
+      pending.reports.push(message.report);
+      pending.waiting -= 1;
+      if (pending.waiting === 0) pending.done();
+    }
+  });
+
+  async function collect(asker: Worker, id: number): Promise<void> {
+    const reports = await gather();
+    const answer: Message = {
+      type: 'audiohook:collected',
+      id,
+      metrics: await AggregatorRegistry.aggregate(reports.map((r) => r.metrics)).metrics(),
+      stats: { ...mergeReports(reports.map((r) => r.stats)), workers: reports.length },
+    };
+    if (asker.isConnected()) asker.send(answer);
+  }
+
+  /** Every live worker's report (those that answer in time). */
+  function gather(): Promise<WorkerReport[]> {
+    const id = nextReport++;
+    const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+    return new Promise((resolve) => {
+      const reports: WorkerReport[] = [];
+      const timer = setTimeout(() => done(), REPORT_TIMEOUT_MS);
+      const done = () => {
+        clearTimeout(timer);
+        pendingReports.delete(id);
+        resolve(reports);
+      };
+      pendingReports.set(id, { reports, waiting: live.length, done });
+      for (const w of live) w.send({ type: 'audiohook:report', id } satisfies Message);
+      if (live.length === 0) done();
+    });
+  }
+
+  function stopAll(signal: 'SIGKILL' | 'drain'): void {
+    for (const w of Object.values(cluster.workers ?? {})) {
+      if (!w) continue;
+      if (signal === 'SIGKILL') w.process.kill('SIGKILL');
+      else if (w.isConnected()) w.send({ type: 'audiohook:drain' } satisfies Message);
+    }
+  }
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: stopping now');
+        stopAll('SIGKILL');
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal }, 'shutting down: workers drain');
+      stopAll('drain');
+    });
+  }
+}
+
+/**
+ * The worker's side: answers the primary's requests for figures, asks it for everyone's, and
+ * drains when told to (or when the primary is gone).
+ */
+export function joinCluster(drain: () => void): { link: ClusterLink; serve(server: RunningServer): void } {
+  let nextId = 0;
+  const waiting = new Map<number, (answer: Extract<Message, { type: 'audiohook:collected' }>) => void>();
+  let server: RunningServer | undefined;
+
+  process.on('message', (message: Message) => {
+    if (message?.type === 'audiohook:collected') waiting.get(message.id)?.(message);
+    else if (message?.type === 'audiohook:report' && server) {
+      void server.report().then((report) => process.send?.({ type: 'audiohook:reported', id: message.id, report } satisfies Message));
+    } else if (message?.type === 'audiohook:drain') drain();
+  });
+  // The primary is gone (killed): nothing supervises this worker any more.
+  process.on('disconnect', drain);
+
+  const link: ClusterLink = {
+    collect() {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(id);
+          reject(new Error('cluster figures timed out'));
+        }, REPORT_TIMEOUT_MS * 2);
+        waiting.set(id, (answer) => {
+          clearTimeout(timer);
+          waiting.delete(id);
+          resolve({ metrics: answer.metrics, stats: answer.stats });
+        });
+        process.send?.({ type: 'audiohook:collect', id } satisfies Message);
+      });
+    },
+  };
+  return {
+    link,
+    serve(s) {
+      server = s;
+    },
+  };
+}
