@@ -37,6 +37,8 @@ const USAGE = `Usage: npm run bench -- [--engine simulated,google,openai,local] 
                    from the latency like the endpointing (it stands for the vendor's own time)
   --local-calls LIST   concurrent calls per local step (default 1,2,4,6,8,10,12)
   --local-concurrency N  pocketsphinx processes (LOCAL_ENGINE_CONCURRENCY; default one per core)
+  --workers N      server worker processes (WEB_CONCURRENCY, default 1): CPU and memory are the
+                   workers' summed, plus the cluster primary's CPU
   --json           print the rows as JSON after the table
   --profile DIR    write a CPU profile of the server per run into DIR (node --cpu-prof; whole
                    run, ramp included; open in Chrome DevTools)
@@ -87,6 +89,7 @@ try {
       'openai-delay-ms': { type: 'string' },
       'local-calls': { type: 'string' },
       'local-concurrency': { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }));
@@ -118,6 +121,8 @@ const localCalls = [...new Set((values['local-calls'] ?? '1,2,4,6,8,10,12').spli
 if (localCalls.some((n) => !Number.isInteger(n))) fail('--local-calls must be whole numbers');
 const localConcurrency = num(values['local-concurrency'], defaultLocalConcurrency(), '--local-concurrency');
 const seconds = num(values.seconds, 60, '--seconds');
+const workers = num(values.workers, 1, '--workers');
+if (!Number.isInteger(workers)) fail('--workers must be a whole number');
 const settle = num(values.settle, 5, '--settle');
 const here = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url));
 const wav = values.file ?? here('../../samples/demo-call.wav');
@@ -165,7 +170,7 @@ for (const sessions of engines.length > 0 ? sizes : []) {
     const rate = values.rate ? num(values.rate, 10, '--rate') : Math.max(10, Math.ceil(sessions / 30));
     log(`\n${sessions} sessions, ${engine} engine (ramp at ${rate}/s):`);
     try {
-      rows.push(await measureSize({ engine, sessions, seconds, rate, settleSeconds: settle, wav, openaiDelayMs, ...paths, log }));
+      rows.push(await measureSize({ engine, sessions, seconds, rate, settleSeconds: settle, wav, openaiDelayMs, workers, ...paths, log }));
     } catch (err) {
       log(`  failed: ${(err as Error).message}`);
     }

@@ -84,6 +84,7 @@ export async function measureLocal(o: LocalOptions): Promise<LocalRow> {
     loadClientJs: o.loadClientJs,
     env: {
       NODE_ENV: 'production',
+      WEB_CONCURRENCY: '1', // one process: the figures per busy channel are its and its children's
       DEFAULT_SPEECH_PROVIDER: 'local',
       LOG_LEVEL: 'warn',
       VAD_END_SILENCE_MS: String(VAD_END_SILENCE_MS),

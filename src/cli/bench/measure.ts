@@ -34,6 +34,8 @@ export interface SizeOptions
   fakeOpenAIJs: string;
   /** The fake OpenAI server's answer delay, ms (subtracted from the latency). */
   openaiDelayMs: number;
+  /** Server worker processes (WEB_CONCURRENCY); 1 = the server alone in one process. */
+  workers: number;
   /** Write a V8 CPU profile of the server here (`node --cpu-prof`). */
   profileDir?: string | undefined;
   log: (line: string) => void;
@@ -41,6 +43,8 @@ export interface SizeOptions
 
 export interface BenchRow {
   engine: BenchEngine;
+  /** Server worker processes; their CPU and memory are summed (and the cluster primary's CPU added). */
+  workers: number;
   sessions: number;
   ok: number;
   failed: number;
@@ -81,6 +85,7 @@ export interface BenchRow {
 function serverEnv(o: SizeOptions, fake: FakeVendorProcess | undefined): Record<string, string> {
   const env: Record<string, string> = {
     NODE_ENV: 'production',
+    WEB_CONCURRENCY: String(o.workers),
     DEFAULT_SPEECH_PROVIDER: o.engine,
     LOG_LEVEL: 'warn',
     SIMULATED_END_SILENCE_MS: String(ENDPOINT_MS.simulated),
@@ -141,8 +146,10 @@ async function measureWith(o: SizeOptions, fake: FakeVendorProcess | undefined):
     nodeArgs: profile,
     // The fake's fixed answer delay is the vendor's own time: left out like the endpointing.
     endpointMs: ENDPOINT_MS[o.engine] + (o.engine === 'openai' ? o.openaiDelayMs : 0),
-    sample: () => processCpuMicros(fake?.child.pid),
+    // The fake's CPU, and in cluster mode the primary's (the workers' is in /stats).
+    sample: (serverPid) => ({ fake: processCpuMicros(fake?.child.pid), primary: o.workers > 1 ? (processCpuMicros(serverPid) ?? 0) : 0 }),
   });
+  const primaryCpu = r.after.primary - r.before.primary;
   const { idle, s0, s1, end, report, windowSeconds, notes } = r;
   const received = Number(report.events ?? 0);
   const sent = end.eventsSent - idle.eventsSent;
@@ -158,11 +165,12 @@ async function measureWith(o: SizeOptions, fake: FakeVendorProcess | undefined):
 
   const row: BenchRow = {
     engine: o.engine,
+    workers: o.workers,
     sessions: o.sessions,
     ok: Number(report.ok ?? 0),
     failed: Number(report.failed ?? o.sessions),
     windowSeconds,
-    serverCpuMsPerSessionSecond: (statsCpuMicros(s1) - statsCpuMicros(s0)) / 1000 / (active * windowSeconds),
+    serverCpuMsPerSessionSecond: (statsCpuMicros(s1) - statsCpuMicros(s0) + primaryCpu) / 1000 / (active * windowSeconds),
     serverRssPerSessionKiB: (s1.rssBytes - idle.rssBytes) / active / 1024,
     serverHeapPerSessionKiB: (s1.heapUsedBytes - idle.heapUsedBytes) / active / 1024,
     openP50Ms: open.p50,
@@ -185,11 +193,12 @@ async function measureWith(o: SizeOptions, fake: FakeVendorProcess | undefined):
   // The engine's own count, where the server reports it in /stats (`engines.google.connections`).
   const engineStats = (s1 as { engines?: Record<string, { connections?: unknown }> }).engines?.[o.engine];
   if (typeof engineStats?.connections === 'number') row.grpcConnections = engineStats.connections;
-  if (r.before !== undefined && r.after !== undefined) {
-    row.fakeCpuMsPerSessionSecond = (r.after - r.before) / 1000 / (active * windowSeconds);
-    row.fakeCpuPercent = ((r.after - r.before) / 1e6 / windowSeconds) * 100;
+  const fakeCpu = r.after.fake !== undefined && r.before.fake !== undefined ? r.after.fake - r.before.fake : undefined;
+  if (fakeCpu !== undefined) {
+    row.fakeCpuMsPerSessionSecond = fakeCpu / 1000 / (active * windowSeconds);
+    row.fakeCpuPercent = (fakeCpu / 1e6 / windowSeconds) * 100;
   }
-  const ours = statsCpuMicros(s1) - statsCpuMicros(s0) + r.clientCpuMicros + (r.after !== undefined && r.before !== undefined ? r.after - r.before : 0);
+  const ours = statsCpuMicros(s1) - statsCpuMicros(s0) + primaryCpu + r.clientCpuMicros + (fakeCpu ?? 0);
   row.otherCpuCores = otherCpuCores(r, ours);
   return row;
 }

@@ -7,7 +7,7 @@ const dash = (r: BenchRow, text: string, engines: readonly string[] = ['google',
 
 const COLUMNS: Array<[string, (r: BenchRow) => string]> = [
   ['sessions', (r) => String(r.sessions)],
-  ['engine', (r) => r.engine],
+  ['engine', (r) => (r.workers > 1 ? `${r.engine} ×${r.workers}` : r.engine)],
   ['ok/failed', (r) => `${r.ok}/${r.failed}`],
   ['server CPU ms per session-s', (r) => fixed(r.serverCpuMsPerSessionSecond, 3)],
   ['server RSS per session', (r) => `${fixed(r.serverRssPerSessionKiB, 0)} KiB`],
