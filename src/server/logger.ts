@@ -13,6 +13,6 @@ export function createLogger(level: string, pretty = process.stdout.isTTY === tr
       censor: '[redacted]',
     },
     // pino-pretty runs in a worker thread of pino's; only when attached to a terminal.
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'service,hostname' } } } : {}),
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, ignore: 'service,hostname' } } } : {}),
   });
 }
