@@ -3,16 +3,23 @@
 # it can: as root with apt-get. Idempotent and quiet when already installed. It never fails: the
 # server starts without the engine and says so.
 #   --with-test-tools  also flite and sox, which the tests use to make speech
+#   --check            only report what is missing, never apt-get (a production start that was
+#                      already built must not reach the network; images install it at build time)
+# AUDIOHOOK_SKIP_SYSTEM_PACKAGES=1, or npm's --offline (npm_config_offline=true), act as --check.
 set -u
 
 binary=/usr/bin/pocketsphinx_batch
 model=/usr/share/pocketsphinx/model/en-us
 packages="pocketsphinx pocketsphinx-en-us"
 need_tools=no
+check_only=no
+[ "${AUDIOHOOK_SKIP_SYSTEM_PACKAGES:-}" = 1 ] && check_only=yes
+[ "${npm_config_offline:-}" = true ] && check_only=yes
 for arg in "$@"; do
   case "$arg" in
     --with-test-tools) need_tools=yes ;;
-    *) echo "install-offline-engine: unknown option $arg (use --with-test-tools)" >&2 ;;
+    --check) check_only=yes ;;
+    *) echo "install-offline-engine: unknown option $arg (use --with-test-tools, --check)" >&2 ;;
   esac
 done
 
@@ -24,7 +31,7 @@ have_engine || missing="$packages"
 [ "$need_tools" = yes ] && ! have_tools && missing="$missing flite sox"
 [ -z "$missing" ] && exit 0
 
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+if [ "$check_only" = no ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "install-offline-engine: installing$(printf ' %s' $missing)"
   # The lists may be missing or stale on a fresh machine: refresh them first.
   if DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&

@@ -10,6 +10,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { ClusterLink, RunningServer, WorkerReport } from './server.js';
+import { onStopSignals } from './signals.js';
 import { mergeReports } from './stats.js';
 
 /** Messages between the primary and its workers. */
@@ -42,7 +43,11 @@ export function runPrimary({ workers, log }: PrimaryOptions): void {
   for (let i = 0; i < workers; i++) fork();
   log.info({ workers }, 'cluster started');
 
-  cluster.on('listening', (worker) => listening.add(worker.id));
+  cluster.on('listening', (worker) => {
+    listening.add(worker.id);
+    // A worker still starting when the stop came is told now: before it serves, its message listener may not exist yet.
+    if (stopping) worker.send({ type: 'audiohook:drain' } satisfies Message);
+  });
   cluster.on('exit', (worker, code, signal) => {
     const wasListening = listening.delete(worker.id);
     alive.delete(worker.id);
@@ -110,27 +115,28 @@ export function runPrimary({ workers, log }: PrimaryOptions): void {
     for (const w of Object.values(cluster.workers ?? {})) {
       if (!w) continue;
       if (signal === 'SIGKILL') w.process.kill('SIGKILL');
-      else if (w.isConnected()) w.send({ type: 'audiohook:drain' } satisfies Message);
+      else if (w.isConnected() && listening.has(w.id)) w.send({ type: 'audiohook:drain' } satisfies Message);
     }
   }
 
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      if (stopping) {
-        log.warn({ signal }, 'second signal: stopping now');
-        stopAll('SIGKILL');
-        process.exit(1);
-      }
+  onStopSignals(
+    (signal) => {
       stopping = true;
       log.info({ signal }, 'shutting down: workers drain');
       stopAll('drain');
-    });
-  }
+    },
+    (signal) => {
+      log.warn({ signal }, 'second signal: stopping now');
+      stopAll('SIGKILL');
+      process.exit(1);
+    },
+  );
 }
 
 /**
  * The worker's side: answers the primary's requests for figures, asks it for everyone's, and
- * drains when told to (or when the primary is gone).
+ * drains when told to (or when the primary is gone). Call it first thing: a message that comes
+ * before its listener is lost.
  */
 export function joinCluster(drain: () => void): { link: ClusterLink; serve(server: RunningServer): void } {
   let nextId = 0;

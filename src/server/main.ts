@@ -11,7 +11,8 @@ import { createConfiguredEngines } from '../engines/configured.js';
 import { createConfiguredTranslation } from '../translation/configured.js';
 import { joinCluster, runPrimary } from './cluster.js';
 import { createLogger } from './logger.js';
-import { startServer, type RunningServer } from './server.js';
+import { onStopSignals } from './signals.js';
+import { startServer } from './server.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
@@ -38,6 +39,21 @@ else await serve(config, log);
 
 async function serve(config: Config, log: Logger): Promise<void> {
   const primary = cluster.isPrimary;
+  // From the start: a stop asked for during start-up (a signal, or the primary's drain) is not
+  // lost; it is carried out once the server is up.
+  let stopAsked: string | undefined;
+  let stop: (() => void) | undefined;
+  const shutdown = (why: string) => {
+    if (stopAsked) return;
+    stopAsked = why;
+    log.info({ why }, 'shutting down');
+    stop?.();
+  };
+  onStopSignals(shutdown, (signal) => {
+    log.warn({ signal }, 'second signal: exiting now');
+    process.exit(1);
+  });
+  const member = cluster.isWorker ? joinCluster(() => shutdown('primary asked')) : undefined;
   if (!config.apiKeys && primary) {
     log.warn('authentication DISABLED: no GENESYS_API_KEY / GENESYS_API_KEYS set (development only; refused when NODE_ENV=production)');
   }
@@ -60,32 +76,18 @@ async function serve(config: Config, log: Logger): Promise<void> {
     say(() => log.info(`translation not configured: ${why}`));
   }
 
-  let server: RunningServer | undefined;
-  let stopping = false;
-  const shutdown = (why: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ why }, 'shutting down');
-    void (server ? server.drain(config.shutdownGraceMs).then(() => server?.close()) : Promise.resolve())
-      .then(() => engines.close())
-      .then(() => process.exit(0));
-  };
-  const member = cluster.isWorker ? joinCluster(() => shutdown('primary asked')) : undefined;
-  server = await startServer(config, { engines, log, ...(translation ? { translation } : {}), ...(member ? { cluster: member.link } : {}) }).catch(
+  const server = await startServer(config, { engines, log, ...(translation ? { translation } : {}), ...(member ? { cluster: member.link } : {}) }).catch(
     (err: NodeJS.ErrnoException) => {
       log.fatal({ code: err.code, port: config.port, host: config.host }, `cannot listen: ${err.message}`);
       process.exit(1);
     },
   );
   member?.serve(server);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      if (stopping) {
-        // A second signal: stop now.
-        log.warn({ signal }, 'second signal: exiting now');
-        process.exit(1);
-      }
-      shutdown(signal);
-    });
-  }
+  stop = () =>
+    void server
+      .drain(config.shutdownGraceMs)
+      .then(() => server.close())
+      .then(() => engines.close())
+      .then(() => process.exit(0));
+  if (stopAsked) stop();
 }

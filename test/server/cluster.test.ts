@@ -17,13 +17,12 @@ const main = `${outDir}/server/main.js`;
 
 type Line = Record<string, unknown>;
 
-let primary: ChildProcess | undefined;
 beforeAll(() => {
   spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`, '--outDir', outDir], { cwd: root });
   if (!existsSync(main)) throw new Error(`build produced no ${main}`);
 }, 120_000);
 afterAll(() => {
-  primary?.kill('SIGKILL');
+  primaryProcess?.kill('SIGKILL');
 });
 
 function freePort(): Promise<number> {
@@ -45,34 +44,54 @@ async function waitUntil<T>(what: string, fn: () => T | undefined, timeoutMs = 1
   }
 }
 
+let primaryProcess: ChildProcess | undefined;
+
+/** The built server with two workers on a free port; its JSON log lines as they come. */
+async function startCluster() {
+  const port = await freePort();
+  const lines: Line[] = [];
+  const child = spawn(process.execPath, [main], {
+    cwd: outDir, // no .env here
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      NODE_ENV: 'production',
+      WEB_CONCURRENCY: '2',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      GENESYS_API_KEY: API_KEY,
+      GENESYS_CLIENT_SECRET: CLIENT_SECRET,
+      DEFAULT_SPEECH_PROVIDER: 'simulated',
+      SHUTDOWN_GRACE_SECONDS: '1',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  primaryProcess = child;
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    for (const p of parts) if (p.trim()) lines.push(JSON.parse(p) as Line);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { port, lines, exited };
+}
+
 describe('cluster mode (WEB_CONCURRENCY=2)', () => {
+  it('a stop during start-up is carried out once the workers serve: exit 0, nothing left running', async () => {
+    const { lines, exited } = await startCluster();
+    await waitUntil('the primary', () => lines.some((l) => l['msg'] === 'cluster started'));
+    primaryProcess!.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(lines.filter((l) => l['msg'] === 'draining: new sessions refused, live calls go on')).toHaveLength(2);
+    expect(lines.at(-1)?.['msg']).toBe('all workers stopped');
+  }, 30_000);
+
   it('serves on two workers, survives a worker killed mid-call, sums figures, drains on SIGTERM and exits 0', async () => {
-    const port = await freePort();
-    const lines: Line[] = [];
-    primary = spawn(process.execPath, [main], {
-      cwd: outDir, // no .env here
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        NODE_ENV: 'production',
-        WEB_CONCURRENCY: '2',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        GENESYS_API_KEY: API_KEY,
-        GENESYS_CLIENT_SECRET: CLIENT_SECRET,
-        DEFAULT_SPEECH_PROVIDER: 'simulated',
-        SHUTDOWN_GRACE_SECONDS: '1',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let buffered = '';
-    primary.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const parts = buffered.split('\n');
-      buffered = parts.pop()!;
-      for (const p of parts) if (p.trim()) lines.push(JSON.parse(p) as Line);
-    });
-    const exited = new Promise<number | null>((resolve) => primary!.once('exit', (code) => resolve(code)));
+    const { port, lines, exited } = await startCluster();
+    const primary = primaryProcess!;
     const listening = () => lines.filter((l) => l['msg'] === 'listening').map((l) => l['pid'] as number);
+
     await waitUntil('two workers listening', () => listening().length === 2);
     const [w1, w2] = listening();
     expect(w1).not.toBe(w2);
@@ -118,6 +137,9 @@ describe('cluster mode (WEB_CONCURRENCY=2)', () => {
     // The surviving calls are mid-utterance when the instance is told to stop.
     for (const c of kept) for (const f of pcmuFrames([tone(2, [[0.4, 2]]), tone(2, [])])) c.audio(f);
     await sleep(200);
+    // Delivered twice at once (Ctrl-C reaches the whole process group, and npm forwards it): one stop request, still graceful.
+    primary.kill('SIGTERM');
+    await sleep(10);
     primary.kill('SIGTERM');
     await waitUntil('draining', () => lines.some((l) => l['msg'] === 'draining: new sessions refused, live calls go on'));
     expect((await fetch(`${http}/ready`)).status).toBe(503);
