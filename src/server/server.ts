@@ -306,6 +306,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       wss.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
+      stats.dispose();
     },
     async report() {
       return { metrics: await stats.prometheus.registry.getMetricsAsJSON(), stats: stats.report(statsExtra()) };

@@ -2,6 +2,8 @@
  * Process-wide figures: the JSON of /stats (what the benchmark reads) and the Prometheus
  * counters of /metrics, recorded at the same calls. The session layer only sees SessionMetrics.
  */
+import { readdirSync } from 'node:fs';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Histogram, type HistogramState, type SessionMetrics, type SessionOutcome } from '../session/metrics.js';
 import { createPrometheus, type LiveFigures, type Prometheus, type UpgradeRejection } from './prometheus.js';
 
@@ -31,8 +33,17 @@ export class ServerStats implements SessionMetrics {
   readonly translations: Record<TranslationOutcome, number> = { translated: 0, skipped: 0, timeout: 0, failed: 0 };
   private readonly upgradesRejected: Record<string, number> = {};
 
+  /** Event-loop delay since the last snapshot (reset at each), for /stats and the soak. */
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+
   constructor(live: LiveFigures) {
     this.prometheus = createPrometheus(live);
+    this.loopDelay.enable();
+  }
+
+  /** Stops the event-loop sampler (a stopped server must not keep it running). */
+  dispose(): void {
+    this.loopDelay.disable();
   }
 
   sessionOpened(info: { probe: boolean; openToOpenedMs: number }): void {
@@ -119,6 +130,7 @@ export class ServerStats implements SessionMetrics {
       rssBytes: mem.rss,
       heapUsedBytes: mem.heapUsed,
       uptimeSeconds: Math.round(process.uptime()),
+      process: processFigures(this.loopDelay),
       eventLatencyMs: this.eventLatencyMs.summary(),
       openedLatencyMs: this.openedLatencyMs.summary(),
       eventsSent: this.counts.eventsSent,
@@ -173,6 +185,9 @@ export function mergeReports(reports: readonly StatsReport[]): StatsSnapshot {
   merged.openedLatencyMs = summary('openedLatencyMs');
   merged.translations.latencyMs = summary('translationLatencyMs');
   merged.uptimeSeconds = Math.max(...reports.map((r) => r.snapshot.uptimeSeconds));
+  // Delays are the worst worker's, not a sum.
+  merged.process.eventLoopDelayP99Ms = Math.max(...reports.map((r) => r.snapshot.process.eventLoopDelayP99Ms));
+  merged.process.eventLoopDelayMaxMs = Math.max(...reports.map((r) => r.snapshot.process.eventLoopDelayMaxMs));
   return merged;
 }
 
@@ -186,4 +201,27 @@ function addNumbers(into: Record<string, unknown>, from: Record<string, unknown>
       else addNumbers(mine as Record<string, unknown>, value as Record<string, unknown>);
     }
   }
+}
+
+/**
+ * What a leak would show: handles and timers Node holds, open file descriptors (Linux), and the
+ * event loop's delay since the previous snapshot (p99 and max, ms).
+ */
+function processFigures(loopDelay: IntervalHistogram) {
+  const resources = process.getActiveResourcesInfo();
+  let openFds = -1;
+  try {
+    openFds = readdirSync('/proc/self/fd').length;
+  } catch {
+    // not Linux
+  }
+  const figures = {
+    activeResources: resources.length,
+    timers: resources.filter((r) => r === 'Timeout').length,
+    openFds,
+    eventLoopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e4) / 100,
+    eventLoopDelayMaxMs: Math.round(loopDelay.max / 1e4) / 100,
+  };
+  loopDelay.reset();
+  return figures;
 }
