@@ -53,6 +53,8 @@ const envSchema = z.object({
     .default([]),
   SUPPORTED_LANGUAGES: csv.pipe(z.array(languageTag).min(1)).optional(),
   DEFAULT_SPEECH_PROVIDER: z.string().trim().toLowerCase().default('local'),
+  FALLBACK_SPEECH_PROVIDER: z.string().trim().toLowerCase().optional(),
+  ENGINE_STALL_SECONDS: positiveNumber.default(30),
   SIMULATED_END_SILENCE_MS: intIn(100, 5000).default(400),
   DEBUG: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -96,6 +98,10 @@ export interface Config {
   /** The session language when `open` names none: the first of SUPPORTED_LANGUAGES, else en-US. */
   defaultLanguage: string;
   defaultVendor: string;
+  /** FALLBACK_SPEECH_PROVIDER: the engine a call continues on when its own cannot recover. */
+  fallbackVendor: string | undefined;
+  /** An engine stream given audio that answers nothing this long is restarted (then failed over). */
+  engineStallMs: number;
   /** Silence that ends an utterance of the `simulated` engine. */
   simulatedEndSilenceMs: number;
   logLevel: Env['LOG_LEVEL'];
@@ -178,6 +184,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (defaultUnconfigured && !problems.some((p) => defaultUnconfigured.includes(p))) {
     problems.push(`DEFAULT_SPEECH_PROVIDER: '${e.DEFAULT_SPEECH_PROVIDER}' is not configured: ${defaultUnconfigured}`);
   }
+  if (e.FALLBACK_SPEECH_PROVIDER && e.FALLBACK_SPEECH_PROVIDER !== 'local' && e.FALLBACK_SPEECH_PROVIDER !== 'simulated') {
+    const why = unconfiguredEngines[e.FALLBACK_SPEECH_PROVIDER];
+    if (why) problems.push(`FALLBACK_SPEECH_PROVIDER: '${e.FALLBACK_SPEECH_PROVIDER}' is not configured: ${why}`);
+    else if (!['google', 'openai'].includes(e.FALLBACK_SPEECH_PROVIDER)) {
+      problems.push(`FALLBACK_SPEECH_PROVIDER: unknown engine '${e.FALLBACK_SPEECH_PROVIDER}' (google, openai, local, simulated)`);
+    }
+  }
   const translation = translationSetup(e, production, { project: e.GOOGLE_CLOUD_PROJECT, credentials: e.GOOGLE_APPLICATION_CREDENTIALS });
   if (!translation.configured) problems.push(...translation.problems);
   else if (translation.options.timeoutMs >= e.CLOSE_FLUSH_TIMEOUT_MS) {
@@ -195,6 +208,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     supportedLanguages: e.SUPPORTED_LANGUAGES,
     defaultLanguage: e.SUPPORTED_LANGUAGES?.[0] ?? 'en-US',
     defaultVendor: e.DEFAULT_SPEECH_PROVIDER,
+    fallbackVendor: e.FALLBACK_SPEECH_PROVIDER,
+    engineStallMs: e.ENGINE_STALL_SECONDS * 1000,
     simulatedEndSilenceMs: e.SIMULATED_END_SILENCE_MS,
     logLevel: e.DEBUG ? 'debug' : e.LOG_LEVEL,
     maxSessions: e.MAX_SESSIONS,

@@ -121,6 +121,12 @@ export interface EngineStreamOptions {
    * retryable. Engines never retry a failed vendor stream themselves: the pipeline does.
    */
   onError(error: Error): void;
+  /**
+   * A fallback engine waits for this stream's failure: engines that would otherwise give up on a
+   * piece of audio and carry on (an utterance engine after its retries) end the stream with a
+   * retryable error instead, so that audio is replayed — into a restarted stream, then the fallback.
+   */
+  failFast?: boolean;
   log: Logger;
 }
 

@@ -104,6 +104,12 @@ export function createPrometheus(live: LiveFigures) {
       labelNames: ['engine', 'kind'] as const,
       registers,
     }),
+    engineFailovers: new Counter({
+      name: 'audiohook_engine_failovers_total',
+      help: 'Sessions whose engine could not recover and that went on with the fallback engine',
+      labelNames: ['from', 'to'] as const,
+      registers,
+    }),
     protocolErrors: new Counter({
       name: 'audiohook_protocol_errors_total',
       help: 'Protocol violations by clients, by kind',

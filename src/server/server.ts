@@ -90,7 +90,17 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     closeFlushTimeoutMs: config.closeFlushTimeoutMs,
     rateLimit: config.rateLimit,
     logTranscripts: config.logTranscripts,
+    fallbackEngine: fallbackEngine(),
+    engineStallMs: config.engineStallMs,
   };
+
+  function fallbackEngine() {
+    if (!config.fallbackVendor) return undefined;
+    const resolved = engines.resolve(config.fallbackVendor);
+    if (resolved.ok) return resolved.engine;
+    log.warn({ engine: config.fallbackVendor }, `fallback engine not available: ${resolved.reason}`);
+    return undefined;
+  }
 
   const translation: SessionInit['translation'] = deps.translation
     ? { service: deps.translation, contextUtterances: config.translation.configured ? config.translation.options.contextUtterances : 4 }

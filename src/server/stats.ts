@@ -28,6 +28,7 @@ export class ServerStats implements SessionMetrics {
     engineErrors: 0,
     engineRestarts: 0,
     engineRotations: 0,
+    engineFailovers: 0,
   };
   /** Finals by translation outcome. */
   readonly translations: Record<TranslationOutcome, number> = { translated: 0, skipped: 0, timeout: 0, failed: 0 };
@@ -98,6 +99,11 @@ export class ServerStats implements SessionMetrics {
     this.prometheus.engineRestarts.inc({ engine, kind });
   }
 
+  engineFailover(from: string, to: string): void {
+    this.counts.engineFailovers += 1;
+    this.prometheus.engineFailovers.inc({ from, to });
+  }
+
   protocolError(kind: string): void {
     this.counts.protocolErrors += 1;
     this.prometheus.protocolErrors.inc({ kind });
@@ -143,6 +149,7 @@ export class ServerStats implements SessionMetrics {
       engineErrors: this.counts.engineErrors,
       engineRestarts: this.counts.engineRestarts,
       engineRotations: this.counts.engineRotations,
+      engineFailovers: this.counts.engineFailovers,
       translations: { ...this.translations, latencyMs: this.translationLatencyMs.summary() },
       upgradesRejected: { ...this.upgradesRejected },
       engines: extra.engines,

@@ -22,6 +22,24 @@ const RESTART_WINDOW_MS = 60_000;
 const RESTART_DELAYS_MS = [100, 1000, 2000] as const;
 /** Unfinalized audio kept for a replacement stream; beyond it the oldest is lost (and counted). */
 const REPLAY_MAX_MS = 30_000;
+/** How often a watched stream is checked for a stall, at most (a quarter of the stall time when shorter). */
+const STALL_CHECK_MS = 1_000;
+/**
+ * A stream being flushed (pause, close) that answers nothing for this long is stalled, whatever
+ * the stall time: a healthy vendor finalizes within a second or two, and `close` must be answered
+ * within CLOSE_FLUSH_TIMEOUT_MS with the replayed audio recognized.
+ */
+const FLUSH_STALL_MS = 3_000;
+/** A stream that fails during a flush is replaced and the replacement flushed, this often at most. */
+const FLUSH_ATTEMPTS = 4;
+
+/** Replace at the first pause past 80 % of an engine's stream limit; at 95 % without waiting for one. */
+function rotationOf(engine: SpeechEngine): { afterSamples: number; hardSamples: number } | undefined {
+  const maxMs = engine.capabilities.maxStreamMs;
+  if (!maxMs) return undefined;
+  const limit = (maxMs * SAMPLE_RATE) / 1000;
+  return { afterSamples: Math.floor(limit * 0.8), hardSamples: Math.floor(limit * 0.95) };
+}
 
 export interface ChannelOptions {
   channelId: number;
@@ -33,8 +51,21 @@ export interface ChannelOptions {
   timeline: StreamTimeline;
   log: Logger;
   emit(entity: TranscriptEntity, isFinal: boolean): void;
-  /** The engine refused the stream, or failed more often than the retry budget allows. */
+  /** The engine refused the stream, or failed more often than the retry budget allows (and no fallback is left). */
   onFatal(error: Error): void;
+  /**
+   * The engine to continue on when `engine` cannot recover: the audio not yet finalized is
+   * replayed into it, so the call goes on from the same point of its timeline.
+   */
+  fallback?: SpeechEngine | undefined;
+  /** The channel moved to the fallback engine (once). */
+  onFailover?(from: string, to: string, error: Error): void;
+  /**
+   * A stream that has been given audio but answered nothing (no result, no settled audio) for
+   * this long (wall clock) is taken as stalled and restarted like a failed one. Engines that
+   * cannot fail (not restartable, no fallback) are not watched.
+   */
+  stallMs?: number;
   metrics?: Pick<SessionMetrics, 'engineError' | 'engineStreamReplaced'>;
 }
 
@@ -51,17 +82,25 @@ interface OpenStream {
   ageFrom: number;
   /** Replaced after a failure or a rotation: the replacement re-recognizes its unfinalized audio. */
   superseded: boolean;
+  /** Resolves when the stream is superseded: a flush waiting on a stalled stream stops waiting. */
+  gone: Promise<void>;
+  markGone(): void;
 }
 
 /** What happened to a channel's engine streams, for the session's last log line. */
 export interface ChannelCounters {
   restarts: number;
   rotations: number;
+  /** Moves to the fallback engine (0 or 1). */
+  failovers: number;
   /** Audio no stream will transcribe: pushed while no stream could take it, or past the replay cap. */
   lostSamples: number;
 }
 
 export class ChannelPipeline {
+  /** The engine in use: the session's, or its fallback after a failover. */
+  private engine: SpeechEngine;
+  private fallback: SpeechEngine | undefined;
   private current: OpenStream | undefined;
   private samplesPushed = 0;
   private activeLanguage: string;
@@ -74,17 +113,25 @@ export class ChannelPipeline {
   private readonly retiring = new Set<Promise<void>>();
   /** Audio not yet covered by a final, for engines whose streams can fail (capabilities.restartable). */
   private readonly replay: ReplayBuffer | undefined;
-  private readonly rotation: { afterSamples: number; hardSamples: number } | undefined;
-  private readonly counts = { restarts: 0, rotations: 0, lostSamples: 0 };
+  private rotation: { afterSamples: number; hardSamples: number } | undefined;
+  private readonly counts = { restarts: 0, rotations: 0, lostSamples: 0, failovers: 0 };
+  /** Stall watch: when the current stream last answered, and how much audio it had been given by then. */
+  private lastAnswerAt = Date.now();
+  private samplesAtLastAnswer = 0;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private flushing = false;
 
   constructor(private readonly options: ChannelOptions) {
     this.activeLanguage = options.language;
-    const caps = options.engine.capabilities;
-    if (caps.restartable) this.replay = new ReplayBuffer((REPLAY_MAX_MS * SAMPLE_RATE) / 1000);
-    if (caps.maxStreamMs) {
-      // Replace at the first pause past 80 % of the limit; at 95 % without waiting for one.
-      const limit = (caps.maxStreamMs * SAMPLE_RATE) / 1000;
-      this.rotation = { afterSamples: Math.floor(limit * 0.8), hardSamples: Math.floor(limit * 0.95) };
+    this.engine = options.engine;
+    this.fallback = options.fallback;
+    // The replay copy is what a restart, or a failover, gives the new stream.
+    if (this.engine.capabilities.restartable || this.fallback) this.replay = new ReplayBuffer((REPLAY_MAX_MS * SAMPLE_RATE) / 1000);
+    this.rotation = rotationOf(this.engine);
+    if (this.replay && options.stallMs) {
+      const stallMs = options.stallMs;
+      this.stallTimer = setInterval(() => this.checkStall(stallMs), Math.max(250, Math.min(STALL_CHECK_MS, stallMs / 4)));
+      this.stallTimer.unref();
     }
     this.current = this.openStream(0, undefined);
   }
@@ -102,9 +149,14 @@ export class ChannelPipeline {
     return { ...this.counts, lostSamples: this.counts.lostSamples + (this.replay?.droppedSamples ?? 0) };
   }
 
+  /** The engine this channel's audio goes to now. */
+  get engineName(): string {
+    return this.engine.name;
+  }
+
   /** Whether the engine takes µ-law as it arrives (see EngineCapabilities.mulawInput). */
   get takesMulaw(): boolean {
-    return this.options.engine.capabilities.mulawInput === true && !this.replay && this.current?.stream.pushMulaw !== undefined;
+    return this.engine.capabilities.mulawInput === true && !this.replay && this.current?.stream.pushMulaw !== undefined;
   }
 
   push(samples: Int16Array): void {
@@ -131,19 +183,34 @@ export class ChannelPipeline {
     else this.counts.lostSamples += n;
   }
 
-  /** Finalizes the utterance in progress (pause, close), including a stream retired by a language change. */
+  /**
+   * Finalizes the utterance in progress (pause, close), including a stream retired by a language
+   * change. A stream that fails or stalls meanwhile is replaced (its audio replayed) and the
+   * replacement flushed in its turn, so what was said is still recognized.
+   */
   async flush(): Promise<void> {
-    if (this.closed) return;
-    // Audio waiting for a restart is transcribed now rather than after the back-off.
-    if (this.restartTimer) this.restartNow();
-    const entry = this.current;
-    const upTo = this.samplesPushed;
-    await Promise.all([entry?.stream.flush(), ...this.retiring]);
-    if (entry && entry === this.current) {
-      // Every result for audio pushed before the flush has been delivered; the vendor stream starts afresh.
-      entry.finalizedTo = Math.max(entry.finalizedTo, upTo);
-      entry.ageFrom = this.samplesPushed;
-      this.replay?.discardBefore(upTo);
+    this.flushing = true;
+    this.lastAnswerAt = Date.now(); // a stall during the flush counts from its start
+    try {
+      for (let attempt = 0; attempt < FLUSH_ATTEMPTS && !this.closed; attempt++) {
+        // Audio waiting for a restart is transcribed now rather than after the back-off.
+        if (this.restartTimer) this.restartNow();
+        const entry = this.current;
+        const upTo = this.samplesPushed;
+        // A failure of the stream is reported through onError (and handled there), not here.
+        await Promise.all([entry && Promise.race([entry.stream.flush().catch(() => {}), entry.gone]), ...this.retiring]);
+        if (!entry || this.closed) return;
+        if (entry === this.current) {
+          // Every result for audio pushed before the flush has been delivered; the vendor stream starts afresh.
+          entry.finalizedTo = Math.max(entry.finalizedTo, upTo);
+          entry.ageFrom = this.samplesPushed;
+          this.replay?.discardBefore(upTo);
+          return;
+        }
+        // The stream failed during the flush: flush its replacement (restarting at once if need be).
+      }
+    } finally {
+      this.flushing = false;
     }
   }
 
@@ -169,6 +236,7 @@ export class ChannelPipeline {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.restartTimer);
+    clearInterval(this.stallTimer);
     this.replay?.clear();
     const s = this.current;
     this.current = undefined;
@@ -184,12 +252,18 @@ export class ChannelPipeline {
       finalizedTo: baseSample,
       ageFrom: baseSample,
       superseded: false,
+      gone: undefined as unknown as Promise<void>,
+      markGone: () => {},
     };
-    entry.stream = this.options.engine.openStream({
+    entry.gone = new Promise<void>((resolve) => (entry.markGone = resolve));
+    this.lastAnswerAt = Date.now();
+    this.samplesAtLastAnswer = this.samplesPushed;
+    entry.stream = this.engine.openStream({
       language: this.activeLanguage,
       sampleRate: SAMPLE_RATE,
       interimResults: this.options.interimResults,
       ...(this.options.phrases ? { phrases: this.options.phrases } : {}),
+      ...(this.fallback ? { failFast: true } : {}),
       log: this.options.log,
       onResult: (result) => this.handleResult(entry, result),
       onSettled: (untilMs) => this.handleSettled(entry, untilMs),
@@ -222,7 +296,7 @@ export class ChannelPipeline {
     const old = this.current;
     if (!old) return;
     this.counts.rotations += 1;
-    this.options.metrics?.engineStreamReplaced(this.options.engine.name, 'rotation');
+    this.options.metrics?.engineStreamReplaced(this.engine.name, 'rotation');
     this.options.log.debug({ channel: this.channelId, why, streamSeconds: (this.samplesPushed - old.ageFrom) / SAMPLE_RATE }, 'engine stream rotated');
     if (!this.replay || (this.rotation && this.replay.samples > this.rotation.hardSamples / 2)) {
       this.replay?.discardBefore(this.samplesPushed);
@@ -231,6 +305,7 @@ export class ChannelPipeline {
       return;
     }
     old.superseded = true;
+    old.markGone();
     void old.stream.close().catch(() => {});
     this.current = undefined;
     this.startFromReplay(old.utteranceId);
@@ -248,13 +323,14 @@ export class ChannelPipeline {
     this.restartTimer = undefined;
     if (this.closed || this.current) return;
     this.counts.restarts += 1;
-    this.options.metrics?.engineStreamReplaced(this.options.engine.name, 'restart');
+    this.options.metrics?.engineStreamReplaced(this.engine.name, 'restart');
     this.startFromReplay(this.pendingUtteranceId);
     this.pendingUtteranceId = undefined;
   }
 
   private handleResult(entry: OpenStream, result: RecognitionResult): void {
     if (this.closed || entry.superseded) return;
+    if (entry === this.current) this.answered();
     if (!result.isFinal && !this.options.interimResults) return;
     if (result.isFinal) {
       const end = entry.baseSample + Math.round((result.endMs * SAMPLE_RATE) / 1000);
@@ -274,7 +350,9 @@ export class ChannelPipeline {
   }
 
   private handleSettled(entry: OpenStream, untilMs: number): void {
-    if (this.closed || entry !== this.current || !this.replay) return;
+    if (this.closed || entry !== this.current) return;
+    this.answered();
+    if (!this.replay) return;
     const until = entry.baseSample + Math.floor((untilMs * SAMPLE_RATE) / 1000);
     if (until > entry.finalizedTo) entry.finalizedTo = until;
     this.replay.discardBefore(entry.finalizedTo);
@@ -305,19 +383,20 @@ export class ChannelPipeline {
   private handleError(entry: OpenStream, error: Error): void {
     if (this.closed || entry !== this.current) return;
     entry.superseded = true;
+    entry.markGone();
     this.current = undefined;
     void entry.stream.close().catch(() => {});
     const log = this.options.log;
-    this.options.metrics?.engineError(this.options.engine.name, !(error instanceof EngineError) || error.retryable);
+    this.options.metrics?.engineError(this.engine.name, !(error instanceof EngineError) || error.retryable);
     if (error instanceof EngineError && !error.retryable) {
-      log.error({ err: error, channel: this.channelId, kind: error.kind }, 'speech engine refused the stream');
-      return this.options.onFatal(error);
+      log.error({ err: error, channel: this.channelId, kind: error.kind, engine: this.engine.name }, 'speech engine refused the stream');
+      return this.failOver(entry, error);
     }
     const now = Date.now();
     this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
     if (this.restarts.length >= MAX_RESTARTS) {
-      log.error({ err: error, channel: this.channelId, restarts: this.restarts.length }, 'speech engine failed repeatedly; giving up on channel');
-      return this.options.onFatal(error);
+      log.error({ err: error, channel: this.channelId, restarts: this.restarts.length, engine: this.engine.name }, 'speech engine failed repeatedly; giving up on it');
+      return this.failOver(entry, error);
     }
     const delay = RESTART_DELAYS_MS[this.restarts.length] ?? 1000;
     this.restarts.push(now);
@@ -327,6 +406,38 @@ export class ChannelPipeline {
       'speech engine stream failed; restarting',
     );
     this.restartTimer = setTimeout(() => this.restartNow(), delay);
+  }
+
+  /**
+   * The engine cannot recover: continue on the fallback from the same point of the timeline —
+   * the audio no final covers is replayed into it, the open utterance keeps its id — or, with no
+   * fallback left, end the session's transcription (onFatal).
+   */
+  private failOver(entry: OpenStream, error: Error): void {
+    const to = this.fallback;
+    if (!to) return this.options.onFatal(error);
+    const from = this.engine.name;
+    this.fallback = undefined;
+    this.engine = to;
+    this.rotation = rotationOf(to);
+    this.restarts = [];
+    this.counts.failovers += 1;
+    this.options.onFailover?.(from, to.name, error);
+    this.startFromReplay(entry.utteranceId);
+  }
+
+  private answered(): void {
+    this.lastAnswerAt = Date.now();
+    this.samplesAtLastAnswer = this.samplesPushed;
+  }
+
+  /** A stream given audio that has answered nothing for stallMs is failed like a dropped one. */
+  private checkStall(stallMs: number): void {
+    const entry = this.current;
+    if (this.closed || !entry || this.samplesPushed === this.samplesAtLastAnswer) return;
+    const silentMs = Date.now() - this.lastAnswerAt;
+    if (silentMs < (this.flushing ? Math.min(stallMs, FLUSH_STALL_MS) : stallMs)) return;
+    this.handleError(entry, new EngineError(`no answer from the engine for ${Math.round(silentMs / 1000)} s`, 'unavailable', true));
   }
 }
 

@@ -21,6 +21,8 @@ export interface SessionMetrics {
   engineError(engine: string, retryable: boolean): void;
   /** An engine stream was replaced: after a failure (restart) or before the vendor's limit (rotation). */
   engineStreamReplaced(engine: string, kind: 'restart' | 'rotation'): void;
+  /** A session's engine could not recover and the call went on with another one. */
+  engineFailover(from: string, to: string): void;
   protocolError(kind: string): void;
   /** A final went through translation: translated, skipped (same language), or sent untranslated (timeout, failed). */
   translationDone?(outcome: 'translated' | 'skipped' | 'timeout' | 'failed', ms: number): void;
@@ -35,6 +37,7 @@ export const noMetrics: SessionMetrics = {
   clientRateLimited() {},
   engineError() {},
   engineStreamReplaced() {},
+  engineFailover() {},
   protocolError() {},
 };
 

@@ -22,6 +22,8 @@ export interface OpenContext {
   interimResults: boolean;
   /** Whether this server can translate (why not, when it cannot). */
   translation?: { configured: true } | { configured: false; reason: string };
+  /** FALLBACK_SPEECH_PROVIDER: where calls continue when their engine fails, unless customConfig names another. */
+  fallbackEngine?: SpeechEngine | undefined;
 }
 
 export type OpenDecision =
@@ -31,6 +33,8 @@ export type OpenDecision =
       /** A connection probe (§9): answered, but no speech session is started. */
       probe: boolean;
       engine: SpeechEngine;
+      /** Where the call continues when `engine` cannot recover (customConfig.fallbackVendor, else the server's). */
+      fallback: SpeechEngine | undefined;
       /** The chosen offer, unchanged; undefined when the client offered none. */
       media: MediaOffer | undefined;
       /** The session language (`open.language`, canonical): the target when translating. */
@@ -67,6 +71,8 @@ export function negotiateOpen(p: OpenParameters, ctx: OpenContext): OpenDecision
   }
   const engine = resolution.engine;
   const cc = p.customConfig;
+  const fallback = resolveFallback(cc['fallbackVendor'], engine, ctx);
+  if (typeof fallback === 'string') return refuse(fallback);
   const phrases = parsePhrases(cc['phrases']);
   if (typeof phrases === 'string') return { ok: false, reason: 'error', info: phrases };
   const openLanguage = parseLanguage(p.language, 'open.language');
@@ -89,6 +95,9 @@ export function negotiateOpen(p: OpenParameters, ctx: OpenContext): OpenDecision
   const defaultLanguage = ctx.defaultLanguage ?? ctx.supportedLanguages?.[0] ?? 'en-US';
   const language = openLanguage ?? defaultLanguage;
   const recognitionSupported = engineSupportsLanguage(engine, pinned ?? language);
+  if (fallback.named && fallback.engine && recognitionSupported && !engineSupportsLanguage(fallback.engine, pinned ?? language)) {
+    return refuse(`customConfig.fallbackVendor '${fallback.engine.name}' does not recognize ${pinned ?? language}`);
+  }
   const opened: Record<string, unknown> = { media: media ? [media] : [], startPaused: !probe && media !== undefined && !recognitionSupported };
   if (p.supportedLanguages === true) {
     opened['supportedLanguages'] = probeLanguages({ configured: ctx.supportedLanguages, engine, translatedFrom: pinned, defaultLanguage });
@@ -98,6 +107,7 @@ export function negotiateOpen(p: OpenParameters, ctx: OpenContext): OpenDecision
     ok: true,
     probe,
     engine,
+    fallback: fallback.engine && engineSupportsLanguage(fallback.engine, pinned ?? language) ? fallback.engine : undefined,
     media,
     language,
     inputLanguage: pinned,
@@ -108,6 +118,23 @@ export function negotiateOpen(p: OpenParameters, ctx: OpenContext): OpenDecision
     phrases,
     opened,
   };
+}
+
+/**
+ * customConfig.fallbackVendor (checked like transcriptionVendor: an unknown or unconfigured one
+ * fails the session and the probe), else the server's FALLBACK_SPEECH_PROVIDER; none when it is
+ * the session's own engine.
+ */
+function resolveFallback(value: unknown, engine: SpeechEngine, ctx: OpenContext): { engine: SpeechEngine | undefined; named: boolean } | string {
+  if (value === undefined || value === null || value === '') {
+    const fallback = ctx.fallbackEngine;
+    return { engine: fallback && fallback.name !== engine.name ? fallback : undefined, named: false };
+  }
+  if (typeof value !== 'string') return 'customConfig.fallbackVendor must be a string';
+  const resolved = ctx.engines.resolve(value);
+  if (!resolved.ok) return `customConfig.fallbackVendor: ${resolved.reason.replace(/^(unknown )?transcriptionVendor /, '$1engine ')}`;
+  if (resolved.engine.name === engine.name) return `customConfig.fallbackVendor must name another engine than '${engine.name}'`;
+  return { engine: resolved.engine, named: true };
 }
 
 function refuse(info: string): OpenDecision {

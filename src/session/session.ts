@@ -22,7 +22,7 @@ import { isProbe, negotiateOpen, type OpenDecision } from './open.js';
 import { noMetrics, type SessionMetrics, type SessionOutcome } from './metrics.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { StreamTimeline } from './timeline.js';
-import { EngineError } from '../engines/types.js';
+import { EngineError, type SpeechEngine } from '../engines/types.js';
 import { SAMPLE_RATE } from '../protocol/media.js';
 import type { TranslationService } from '../translation/service.js';
 import { SessionTranslation, type TranscriptOut } from '../translation/session.js';
@@ -42,6 +42,10 @@ export interface SessionSettings {
   closeFlushTimeoutMs: number;
   /** LOG_TRANSCRIPTS: each transcript's text at debug level (never at info), for debugging. */
   logTranscripts?: boolean;
+  /** FALLBACK_SPEECH_PROVIDER, resolved: where calls go on when their engine cannot recover. */
+  fallbackEngine?: SpeechEngine | undefined;
+  /** ENGINE_STALL_SECONDS: an engine stream given audio that answers nothing this long is restarted. */
+  engineStallMs?: number;
   rateLimit: { perSecond: number; burst: number; maxQueued: number; defaultRetryAfterMs: number };
 }
 
@@ -99,8 +103,9 @@ export class AudioHookSession {
   private clientClosed = false;
   /** Engine-stream restarts, rotations and audio no stream could transcribe, over all channels. */
   private readonly engineCounts = { restarts: 0, rotations: 0, lostSamples: 0 };
-  /** The engine the session was opened with (undefined until a successful `open`). */
+  /** The engine the session was opened with (undefined until a successful `open`), or its fallback after a failover. */
   private engineName: string | undefined;
+  private failedOverTo: string | undefined;
   private readonly metrics: SessionMetrics;
   private log: Logger;
 
@@ -311,6 +316,7 @@ export class AudioHookSession {
       supportedLanguages: this.init.settings.supportedLanguages,
       defaultLanguage: this.init.settings.defaultLanguage,
       interimResults: this.init.settings.interimResults,
+      fallbackEngine: this.init.settings.fallbackEngine,
       translation: available ? { configured: true } : { configured: false, reason: translation?.unavailable ?? 'GEMINI_API_KEY is not set' },
     });
     if (!decision.ok) {
@@ -383,9 +389,21 @@ export class AudioHookSession {
           log: this.log,
           emit: (entity, isFinal) => this.emitTranscript(entity, isFinal),
           onFatal: (error) => this.disconnect('error', engineFailureInfo(error)),
+          fallback: decision.fallback,
+          onFailover: (from, to, error) => this.engineFailedOver(from, to, error),
+          ...(this.init.settings.engineStallMs ? { stallMs: this.init.settings.engineStallMs } : {}),
           metrics: this.metrics,
         }),
     );
+  }
+
+  /** Said once per session however many channels move (each moves on its own failure). */
+  private engineFailedOver(from: string, to: string, error: Error): void {
+    if (this.failedOverTo) return;
+    this.failedOverTo = to;
+    this.engineName = to;
+    this.log.warn({ from, to, err: error }, 'speech engine failed; the call continues on the fallback engine');
+    this.metrics.engineFailover(from, to);
   }
 
   private handlePaused(): void {
@@ -583,6 +601,7 @@ export class AudioHookSession {
         maxPositionDrift: Math.round(this.maxPositionDrift * 1000) / 1000,
         engineRestarts: this.engineCounts.restarts,
         engineRotations: this.engineCounts.rotations,
+        ...(this.failedOverTo ? { failedOverTo: this.failedOverTo } : {}),
         audioNotTranscribedMs: Math.round((this.engineCounts.lostSamples * 1000) / SAMPLE_RATE),
         ...(this.translation ? { translation: this.translation.counts } : {}),
       },

@@ -27,6 +27,7 @@ export const METRICS: Readonly<Record<string, MetricSpec>> = {
   audiohook_client_rate_limited_held_seconds_total: { type: 'counter', labels: {} },
   audiohook_engine_errors_total: { type: 'counter', labels: { engine: null, retryable: ['true', 'false'] } },
   audiohook_engine_restarts_total: { type: 'counter', labels: { engine: null, kind: ['restart', 'rotation'] } },
+  audiohook_engine_failovers_total: { type: 'counter', labels: { from: null, to: null } },
   audiohook_translations_total: { type: 'counter', labels: { outcome: ['translated', 'skipped', 'timeout', 'failed'] } },
   audiohook_translation_duration_seconds: { type: 'histogram', labels: {} },
   audiohook_transcript_latency_seconds: { type: 'histogram', labels: {} },

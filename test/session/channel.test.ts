@@ -126,7 +126,7 @@ describe('ChannelPipeline', () => {
       feed(1);
       streams[1]!.onResult({ isFinal: true, text: 'after restart', startMs: 100, endMs: 400 });
       expect(parseDuration(out[0]!.entity.data.offset)).toBeCloseTo(1.15, 3);
-      expect(ch.counters).toEqual({ restarts: 1, rotations: 0, lostSamples: 400 });
+      expect(ch.counters).toEqual({ restarts: 1, rotations: 0, failovers: 0, lostSamples: 400 });
       // A late error from the old stream is ignored.
       streams[0]!.onError(new Error('late'));
       await vi.advanceTimersByTimeAsync(5000);

@@ -190,6 +190,11 @@ function openUtteranceStream(
       job.fatal = err;
       return;
     }
+    if (options.failFast) {
+      // A fallback engine is waiting: the pipeline replays this utterance rather than lose it.
+      job.fatal = err instanceof EngineError ? err : new EngineError(err instanceof Error ? err.message : String(err), 'unavailable', true, { cause: err });
+      return;
+    }
     // A transient failure (after the recognizer's own retries) loses this utterance only; ending
     // the stream would make the pipeline restart it and replay audio into the same outage.
     counts.failed++;

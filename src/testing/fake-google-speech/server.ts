@@ -41,6 +41,11 @@ export interface FakeStatus {
 export interface FakeFault extends FakeStatus {
   /** Audio received before the call fails; 0 = on the first request. */
   afterAudioMs?: number;
+  /**
+   * Instead of failing, the call stalls there: it takes audio but answers nothing and never ends
+   * by itself (a hung vendor; the client has to give up on it). The status is then unused.
+   */
+  stall?: boolean;
 }
 
 export interface FakeCallRecord {
@@ -197,6 +202,19 @@ export async function startFakeGoogleSpeech(options: FakeGoogleSpeechOptions = {
       if (total > limitBytes) {
         stop = { at: limitBytes, status: { code: grpc.status.OUT_OF_RANGE, message: MESSAGES.streamLimit(streamLimitMs / 1000) } };
       }
+      if (stalled) {
+        record.audioBytes += audio.length;
+        return;
+      }
+      if (fault?.stall && total >= faultBytes) {
+        // Audio before the stall point is still recognized; nothing after it, and no end.
+        const before = audio.subarray(0, Math.max(0, faultBytes - record.audioBytes));
+        record.audioBytes += audio.length;
+        if (before.length > 0 && push) respond(push(before));
+        stalled = true;
+        clearTimeout(idle);
+        return;
+      }
       if (fault && total >= faultBytes && faultBytes <= (stop?.at ?? Infinity)) stop = { at: faultBytes, status: fault };
       // Audio up to the stop point is still recognized (its results precede the error).
       const accepted = stop ? audio.subarray(0, Math.max(0, stop.at - record.audioBytes)) : audio;
@@ -206,12 +224,18 @@ export async function startFakeGoogleSpeech(options: FakeGoogleSpeechOptions = {
     };
 
     let first = true;
+    let stalled = false;
     call.on('data', (req: DecodedRequest) => {
       if (done) return;
-      resetIdle();
+      if (!stalled) resetIdle();
       if (first) {
         first = false;
-        if (fault && failAtMs <= 0) return finish(fault);
+        if (fault && failAtMs <= 0) {
+          if (!fault.stall) return finish(fault);
+          stalled = true;
+          clearTimeout(idle);
+          return;
+        }
         return onFirst(req);
       }
       if (req.streamingConfig || req.recognizer) {
@@ -220,6 +244,7 @@ export async function startFakeGoogleSpeech(options: FakeGoogleSpeechOptions = {
       onAudio(req.audio ?? Buffer.alloc(0));
     });
     call.on('end', () => {
+      if (stalled) return; // hung: not even a half-close gets an answer
       // The SDK's cancel() half-closes and then resets the stream, so a half-close may be a
       // cancel about to arrive: finalize only after a short grace (the real service takes longer).
       clearTimeout(idle);
