@@ -134,6 +134,28 @@ describe('vendor failover', () => {
     expect(h.google.open + h.backup.open).toBe(0);
   });
 
+  for (const [code, name] of [
+    [8, 'RESOURCE_EXHAUSTED (429)'],
+    [13, 'INTERNAL (500)'],
+    [14, 'UNAVAILABLE (503)'],
+  ] as const) {
+    it(`a stream dropped mid-utterance with ${name} is restarted with its audio replayed: every word once, no fallback needed`, async () => {
+      const h = await start();
+      const customer = synthesizeWords(script(5, 1), { leadingSilenceMs: 300 });
+      const agent = synthesizeWords(script(5, 8), { leadingSilenceMs: 400 });
+      fake.failNextStreams(2, { code, afterAudioMs: (customer.spans[2]!.startMs + customer.spans[2]!.endMs) / 2 });
+      const c = await TestClient.connect(h.server.url);
+      c.open({ customConfig: { transcriptionVendor: 'google', fallbackVendor: 'backup' } });
+      await c.waitType('opened');
+      await stream(c, pcmuFrames(stereo(customer, agent)), 20);
+      await c.close();
+      expectEveryUtteranceOnce(finalsOf(c, 0), customer);
+      expectEveryUtteranceOnce(finalsOf(c, 1), agent);
+      expect(backupFake.calls).toHaveLength(0);
+      expect(h.lines.filter((l) => l['msg'] === 'speech engine stream failed; restarting').map((l) => l['retryInMs'])).toEqual([100, 100]);
+    });
+  }
+
   it('a vendor down for the whole call: three restarts with back-off, then the fallback from the start of the call', async () => {
     const h = await start();
     fake.rejectAll({ code: 14, message: 'The service is currently unavailable.' });
@@ -153,7 +175,9 @@ describe('vendor failover', () => {
     // The backup was given each channel's whole call: nothing was finalized before it took over.
     const samples = stereo(customer, agent)[0].length;
     expect(backupFake.calls.map((call) => call.audioBytes)).toEqual([samples * 2, samples * 2]);
-    expect(h.lines.filter((l) => l['msg'] === 'speech engine stream failed; restarting')).toHaveLength(2 * 3);
+    // Back-off within bounds: 0.1 s, 1 s, 2 s on each channel, then the fallback.
+    const retries = h.lines.filter((l) => l['msg'] === 'speech engine stream failed; restarting').map((l) => l['retryInMs']);
+    expect(retries.sort((a, b) => Number(a) - Number(b))).toEqual([100, 100, 1000, 1000, 2000, 2000]);
     expect(await metric('audiohook_engine_errors_total{engine="google",retryable="true"}')).toMatch(/ 8$/);
     expect(fake.calls.length).toBe(8);
   }, 30_000);

@@ -147,6 +147,23 @@ describe('translation with Gemini (fake API, real SDK)', () => {
     expect(server.stats.translations).toMatchObject({ timeout: 1 });
   });
 
+  it('a translation service that is down (refused connections) for the whole call: every final in its source language, in order, counted', async () => {
+    const { log, lines } = capturingLogger('info');
+    const { server, gemini } = await start({ env: { TRANSLATION_TIMEOUT_MS: '1500' }, logger: log });
+    await gemini.close(); // nothing listens at GEMINI_BASE_URL any more
+    const c = await TestClient.connect(server.url);
+    c.open({ customConfig: TRANSLATE });
+    await c.waitType('opened');
+    for (const f of conversation()) c.audio(f);
+    await c.close();
+    expect(c.types()).not.toContain('disconnect');
+    expect(c.transcripts().map(text)).toEqual(['[speech 1.0 s]', '[speech 0.6 s]', '[speech 0.8 s]']);
+    expect(c.transcripts().map((t) => t.channelId)).toEqual([0, 1, 0]);
+    expect(lines.find((l) => l['msg'] === 'session ended')).toMatchObject({ translation: { translated: 0, fallbacks: 3 } });
+    expect(server.stats.translations.translated).toBe(0);
+    expect(server.stats.translations.failed + server.stats.translations.timeout).toBe(3);
+  });
+
   it('retries a 429 after the retry hint it carries, inside the deadline', async () => {
     const { server } = await start({ behaviour: { fail: (r) => (r.attempt === 1 ? { status: 429, retryDelaySeconds: 0.3 } : undefined) } });
     const c = await TestClient.connect(server.url);
