@@ -39,6 +39,20 @@ export function runPrimary({ workers, log }: PrimaryOptions): void {
   const alive = new Set<number>();
   const pendingReports = new Map<number, { reports: WorkerReport[]; waiting: number; done(): void }>();
 
+  // First: a signal that comes before its handler would kill the primary and orphan the workers.
+  onStopSignals(
+    (signal) => {
+      stopping = true;
+      log.info({ signal }, 'shutting down: workers drain');
+      stopAll('drain');
+    },
+    (signal) => {
+      log.warn({ signal }, 'second signal: stopping now');
+      stopAll('SIGKILL');
+      process.exit(1);
+    },
+  );
+
   const fork = () => alive.add(cluster.fork().id);
   for (let i = 0; i < workers; i++) fork();
   log.info({ workers }, 'cluster started');
@@ -119,18 +133,6 @@ export function runPrimary({ workers, log }: PrimaryOptions): void {
     }
   }
 
-  onStopSignals(
-    (signal) => {
-      stopping = true;
-      log.info({ signal }, 'shutting down: workers drain');
-      stopAll('drain');
-    },
-    (signal) => {
-      log.warn({ signal }, 'second signal: stopping now');
-      stopAll('SIGKILL');
-      process.exit(1);
-    },
-  );
 }
 
 /**

@@ -19,7 +19,8 @@ import {
 import type { TranscriptEntity } from '../transcript/types.js';
 import { ChannelPipeline, routeFrame } from './channel.js';
 import { isProbe, negotiateOpen, type OpenDecision } from './open.js';
-import { noMetrics, type SessionMetrics, type SessionOutcome } from './metrics.js';
+import { noMetrics, type SessionMetrics } from './metrics.js';
+import { outcomeOf, RULES, violationInfo, type SessionState } from './lifecycle.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { StreamTimeline } from './timeline.js';
 import { EngineError, type SpeechEngine } from '../engines/types.js';
@@ -69,14 +70,16 @@ export interface SessionInit {
   onEnd?(reason: string): void;
 }
 
-type State = 'awaiting-open' | 'active' | 'paused' | 'closing' | 'disconnecting' | 'ended';
-
 /** How long a client gets to answer `disconnect` with `close`, and to drop the socket after `closed`. */
 export const CLIENT_GRACE_MS = 10_000;
 const POSITION_DRIFT_WARN_SECONDS = 1;
 
 export class AudioHookSession {
-  private state: State = 'awaiting-open';
+  private state: SessionState = 'awaiting-open';
+  /** Called when the session leaves its current state (see whileIn). */
+  private leaving: (() => void) | undefined;
+  /** How to release what was acquired (timers, queue, engine streams, translation), by what acquired it; run at the end. */
+  private readonly releases: Array<() => void> = [];
   private lastClientSeq = 0;
   private serverSeq = 0;
   private readonly queue: OutboundQueue;
@@ -125,12 +128,45 @@ export class AudioHookSession {
         this.disconnect('error', 'outbound event backlog too large');
       },
     });
+    this.own(() => this.queue.dispose());
     this.armIdleTimer();
+    this.own(() => clearTimeout(this.idleTimer));
     this.openTimer = setTimeout(() => {
-      if (this.state !== 'awaiting-open') return;
       this.log.warn({ openTimeoutMs: init.settings.openTimeoutMs }, 'no open received');
       this.disconnect('error', 'no open received');
     }, init.settings.openTimeoutMs);
+    this.own(() => clearTimeout(this.openTimer));
+  }
+
+  /** The rules of the current state (lifecycle.ts). */
+  private get rules() {
+    return RULES[this.state];
+  }
+
+  /** The one place the state changes, along the table's edges only. */
+  private enter(next: SessionState): void {
+    if (!(RULES[this.state].next as readonly SessionState[]).includes(next)) throw new Error(`session state ${this.state} cannot go to ${next}`);
+    this.state = next;
+    const leaving = this.leaving;
+    this.leaving = undefined;
+    leaving?.();
+  }
+
+  /** `p`'s value, or undefined as soon as the session leaves `state` (a dropped socket, a disconnect). */
+  private whileIn<T>(state: SessionState, p: Promise<T>): Promise<T | undefined> {
+    if (this.state !== state) return Promise.resolve(undefined);
+    const left = new Promise<undefined>((resolve) => {
+      const before = this.leaving;
+      this.leaving = () => {
+        before?.();
+        resolve(undefined);
+      };
+    });
+    return Promise.race([p, left]).then((value) => (this.state === state ? value : undefined));
+  }
+
+  private own(release: () => void): void {
+    this.releases.push(release);
   }
 
   get id(): string {
@@ -166,8 +202,8 @@ export class AudioHookSession {
       fn();
     } catch (err) {
       this.log.error({ err, state: this.state }, 'internal error handling client input');
-      if (this.state === 'disconnecting') this.finish('internal error', true);
-      else this.disconnect('error', 'internal server error');
+      if (this.rules.disconnect) this.disconnect('error', 'internal server error');
+      else this.finish('internal error', true);
     }
   }
 
@@ -178,25 +214,26 @@ export class AudioHookSession {
     const parsed = parseClientMessage(text);
     if (!parsed.ok) return this.protocolError(parsed.error, 'parse');
     const msg = parsed.message;
-
-    // After a disconnect only the client's close matters; its seq may be anything by then.
-    if (this.state === 'disconnecting') {
-      if (msg.type === 'close') {
-        this.lastClientSeq = msg.seq;
-        this.sendControl('closed', {});
-        this.finish(this.endReason);
+    const rules = this.rules;
+    if (rules.checksEnvelope) {
+      if (msg.id !== this.init.id) return this.protocolError('session id mismatch', 'id');
+      if (msg.seq !== this.lastClientSeq + 1) {
+        return this.protocolError(`seq ${msg.seq} out of order (expected ${this.lastClientSeq + 1})`, 'seq');
       }
-      return;
+      this.lastClientSeq = msg.seq;
+      if (msg.serverseq > this.serverSeq) return this.protocolError(`serverseq ${msg.serverseq} ahead of server`, 'serverseq');
+    } else if (rules.messages[msg.type] === 'handle') {
+      // After a disconnect only the client's close matters; `closed` answers its seq, whatever it is.
+      this.lastClientSeq = msg.seq;
     }
-    if (msg.id !== this.init.id) return this.protocolError('session id mismatch', 'id');
-    if (msg.seq !== this.lastClientSeq + 1) {
-      return this.protocolError(`seq ${msg.seq} out of order (expected ${this.lastClientSeq + 1})`, 'seq');
-    }
-    this.lastClientSeq = msg.seq;
-    if (msg.serverseq > this.serverSeq) return this.protocolError(`serverseq ${msg.serverseq} ahead of server`, 'serverseq');
+    const rule = rules.messages[msg.type];
+    if (rule === 'violation') return this.protocolError(violationInfo(this.state, msg.type), 'state');
+    if (rule === 'ignore') return this.log.debug({ type: msg.type, state: this.state }, 'ignored client message');
     this.dispatch(msg);
     // While paused the client's position runs on over a gap it declares only at `resumed`.
-    if (msg.position !== undefined && msg.type !== 'open' && this.state !== 'paused') this.crossCheckPosition(msg.position);
+    if (rules.checksEnvelope && msg.position !== undefined && msg.type !== 'open' && this.state !== 'paused') {
+      this.crossCheckPosition(msg.position);
+    }
   }
 
   /**
@@ -213,8 +250,8 @@ export class AudioHookSession {
   }
 
   private onBinary(frame: Uint8Array): void {
-    const state = this.state;
-    if (state === 'active' && this.media) {
+    const audio = this.rules.audio;
+    if (audio === 'route' && this.media) {
       this.lastActivity = Date.now();
       const problem = checkFrame(frame.byteLength, this.media.format, this.media.channelCount);
       if (problem) return this.protocolError(problem, 'frame');
@@ -230,8 +267,8 @@ export class AudioHookSession {
       this.frameArrivedAt = undefined;
       return;
     }
-    if (state === 'awaiting-open') return this.protocolError('audio before open', 'audio-state');
-    if (state === 'active' && !this.probe) return this.protocolError('audio but no media was selected', 'audio-state');
+    if (audio === 'violation') return this.protocolError('audio before open', 'audio-state');
+    if (audio === 'route' && !this.probe) return this.protocolError('audio but no media was selected', 'audio-state');
     // Paused (audio may race the `paused` message), a probe, closing, disconnecting: drop quietly.
     this.framesDropped += 1;
   }
@@ -250,41 +287,27 @@ export class AudioHookSession {
    * spoken is lost.
    */
   requestDisconnect(info: string): void {
-    if (this.state === 'active' || this.state === 'paused') void this.endCall({ shutdown: info });
-    else if (this.state === 'awaiting-open') this.disconnect('completed', info);
-    // closing: the client's close is being answered already; disconnecting, ended: nothing left to do.
+    const onShutdown = this.rules.onShutdown;
+    if (onShutdown === 'flush') void this.endCall({ shutdown: info });
+    else if (onShutdown === 'disconnect') this.disconnect('completed', info);
   }
 
   // ---- messages ---------------------------------------------------------------------------
 
+  /** A message the current state handles (see RULES): to its handler. */
   private dispatch(msg: ClientMessage): void {
-    if (this.state === 'awaiting-open') {
-      if (msg.type === 'close') {
-        // A client giving up before it opened (e.g. its own open timeout) still gets its `closed`.
-        this.sendControl('closed', {});
-        return this.finish('close before open');
-      }
-      if (msg.type !== 'open') return this.protocolError(`expected open, got ${msg.type}`, 'state');
-      return this.handleOpen(msg);
-    }
     switch (msg.type) {
       case 'open':
-        return this.protocolError('duplicate open', 'state');
+        return this.handleOpen(msg);
       case 'ping':
         return this.sendControl('pong', {});
       case 'close':
-        if (this.clientClosed) return this.log.warn('duplicate close ignored');
-        this.clientClosed = true;
-        this.endReason = `close:${msg.parameters.reason}`;
-        this.log.info({ reason: msg.parameters.reason, position: this.timeline.position }, 'session closing');
-        // During a shutdown flush the close is answered with `closed` when that flush ends.
-        if (this.state !== 'closing') void this.endCall({ clientClose: true });
-        return;
+        return this.handleClose(msg.parameters.reason);
       case 'paused':
         return this.handlePaused();
       case 'resumed':
         this.timeline.addGap(msg.parameters.discarded);
-        if (this.state === 'paused') this.state = 'active';
+        if (this.state === 'paused') this.enter('active');
         this.log.info({ discarded: msg.parameters.discarded, position: this.timeline.position }, 'session resumed');
         this.languages?.clientResumed();
         return;
@@ -297,13 +320,33 @@ export class AudioHookSession {
       case 'error':
         return this.handleClientError(msg.parameters);
       default:
-        // dtmf, playback_started/completed: Audio Connector messages, not used by transcription.
+        // dtmf, playback_started/completed: the table ignores them (Audio Connector messages).
         this.log.debug({ type: msg.type }, 'ignored client message');
     }
   }
 
+  private handleClose(reason: string): void {
+    const onClose = this.rules.onClose;
+    if (onClose === 'answer') return this.answerClose(this.state === 'awaiting-open' ? 'close before open' : this.endReason);
+    if (this.clientClosed) return this.log.warn('duplicate close ignored');
+    this.clientClosed = true;
+    this.endReason = `close:${reason}`;
+    this.log.info({ reason, position: this.timeline.position }, 'session closing');
+    // 'join': a shutdown's flush is under way and answers the close when it ends.
+    if (onClose === 'flush') void this.endCall({ clientClose: true });
+  }
+
+  /** The one place `closed` is sent: the answer to the client's `close`, after which the session ends. */
+  private answerClose(reason: string): void {
+    if (!this.rules.closed) throw new Error(`closed cannot be sent in state ${this.state}`);
+    this.sendControl('closed', {});
+    this.finish(reason);
+  }
+
   private handleOpen(msg: Extract<ClientMessage, { type: 'open' }>): void {
     clearTimeout(this.openTimer);
+    // Whatever engine streams and translation the session starts from here are let go at its end.
+    this.own(() => this.releaseEngines());
     const p = msg.parameters;
     this.probe = isProbe(p);
     // Every later line of this session carries the call it belongs to.
@@ -337,7 +380,7 @@ export class AudioHookSession {
       send: (type) => this.sendControl(type, {}),
     });
     this.languages = languages;
-    this.state = startPaused ? 'paused' : 'active';
+    this.enter(startPaused ? 'paused' : 'active');
     this.sendControl('opened', decision.opened);
     this.metrics.sessionOpened({ probe: this.probe, engine: engine.name, openToOpenedMs: performance.now() - this.openedAt });
     this.log.info(
@@ -407,9 +450,9 @@ export class AudioHookSession {
   }
 
   private handlePaused(): void {
-    if (this.state === 'paused') return; // a duplicate `paused` is legal
+    // A duplicate `paused` is legal; during a close there is nothing left to pause.
     if (this.state !== 'active') return;
-    this.state = 'paused';
+    this.enter('paused');
     this.log.info({ position: this.timeline.position }, 'session paused');
     this.flushChannels('pause');
   }
@@ -452,35 +495,36 @@ export class AudioHookSession {
    * shutdown the client has not closed, `disconnect` asks it to.
    */
   private async endCall(by: { clientClose: true } | { shutdown: string }): Promise<void> {
-    this.state = 'closing';
+    this.enter('closing');
     if ('shutdown' in by) this.log.info({ position: this.timeline.position }, 'session ending: server shutting down');
     const deadline = performance.now() + this.init.settings.closeFlushTimeoutMs;
     const flushed = Promise.all(this.channels.map((c) => c.flush())).then(() => this.translation?.idle());
-    await this.withTimeout(flushed, this.init.settings.closeFlushTimeoutMs, 'engine flush at close');
-    if (this.state !== 'closing') return; // dropped or disconnected meanwhile
-    const { undelivered } = await this.queue.drain(Math.max(0, deadline - performance.now()));
-    if (this.state !== 'closing') return;
+    const drained = this.withTimeout(flushed, this.init.settings.closeFlushTimeoutMs, 'engine flush at close').then(() =>
+      this.queue.drain(Math.max(0, deadline - performance.now())),
+    );
+    // Dropped or disconnected meanwhile: that path has answered and ended the session.
+    const result = await this.whileIn('closing', drained);
+    if (!result) return;
     if (!this.clientClosed && 'shutdown' in by) return this.disconnect('completed', by.shutdown);
-    if (undelivered > 0) {
+    if (result.undelivered > 0) {
       this.queue.disableEvents(); // nothing may follow `closed`
-      this.log.error({ undelivered }, 'close deadline reached with transcript events still queued');
-      this.metrics.eventsUndelivered(undelivered, 'close deadline');
+      this.log.error({ undelivered: result.undelivered }, 'close deadline reached with transcript events still queued');
+      this.metrics.eventsUndelivered(result.undelivered, 'close deadline');
     }
-    this.sendControl('closed', {});
-    this.finish(this.endReason);
+    this.answerClose(this.endReason);
   }
 
   // ---- output -----------------------------------------------------------------------------
 
   private emitTranscript(entity: TranscriptEntity, isFinal: boolean): void {
-    if (this.state === 'ended' || this.state === 'disconnecting') return;
+    if (!this.rules.events) return;
     const out = { entity, isFinal, producedAt: this.frameArrivedAt ?? performance.now() };
     if (this.translation) this.translation.submit(out);
     else this.enqueueTranscript(out);
   }
 
   private enqueueTranscript({ entity, isFinal, producedAt }: TranscriptOut): void {
-    if (this.state === 'ended' || this.state === 'disconnecting') return;
+    if (!this.rules.events) return;
     const parameters = { entities: [entity] };
     this.producedAt.set(parameters, producedAt);
     this.queue.enqueueEvent({ parameters, isFinal, coalesceKey: entity.data.id });
@@ -514,9 +558,9 @@ export class AudioHookSession {
   }
 
   private disconnect(reason: 'completed' | 'unauthorized' | 'error', info: string): void {
-    if (this.state === 'ended' || this.state === 'disconnecting') return;
+    if (!this.rules.disconnect) return;
     const wasOpen = this.state !== 'awaiting-open';
-    this.state = 'disconnecting';
+    this.enter('disconnecting');
     this.endReason = `disconnect:${reason}`;
     this.sendControl('disconnect', { reason, info: info.slice(0, 200) });
     this.log.info({ reason, info, wasOpen }, 'session disconnecting');
@@ -526,14 +570,12 @@ export class AudioHookSession {
       this.log.warn({ dropped }, 'transcript events not delivered: session disconnected');
       this.metrics.eventsUndelivered(dropped, 'disconnect');
     }
-    if (this.clientClosed) {
-      // The client's close is already here and waits for its answer: `closed` is the one message
-      // allowed after `disconnect`.
-      this.sendControl('closed', {});
-      return this.finish(this.endReason);
-    }
+    // The client's close is already here and waits for its answer: `closed` is the one message
+    // allowed after `disconnect`.
+    if (this.clientClosed) return this.answerClose(this.endReason);
     // The client answers with close; if it never does, stop waiting.
     this.graceTimer = setTimeout(() => this.finish(this.endReason, true), CLIENT_GRACE_MS);
+    this.own(() => clearTimeout(this.graceTimer));
   }
 
   // ---- lifecycle --------------------------------------------------------------------------
@@ -553,7 +595,7 @@ export class AudioHookSession {
       if (this.state === 'ended') return;
       if (Date.now() - this.lastActivity >= idle) {
         this.log.warn({ idleMs: idle, state: this.state }, 'idle timeout');
-        if (this.state === 'disconnecting' || this.state === 'closing') return this.finish('idle timeout', true);
+        if (this.rules.onIdle === 'end') return this.finish('idle timeout', true);
         this.disconnect('error', 'idle timeout');
         return;
       }
@@ -577,13 +619,10 @@ export class AudioHookSession {
 
   private finish(reason: string, endTransport = false): void {
     if (this.state === 'ended') return;
-    this.state = 'ended';
-    clearTimeout(this.idleTimer);
-    clearTimeout(this.graceTimer);
-    clearTimeout(this.openTimer);
-    this.releaseEngines();
+    this.enter('ended');
     const undelivered = this.queue.queued;
-    this.queue.dispose();
+    // Released in the reverse order of their acquisition: engines and translation, timers, the queue.
+    for (const release of this.releases.splice(0).reverse()) release();
     if (undelivered > 0) {
       // The socket went away (or was cut off) with transcripts still waiting for their turn.
       this.log.warn({ undelivered, reason }, 'transcript events not delivered: session ended');
@@ -633,14 +672,4 @@ function engineFailureInfo(error: Error): string {
     return error.retryable ? `speech engine unavailable: ${error.message}` : `speech engine error: ${error.message}`;
   }
   return 'speech engine unavailable';
-}
-
-/** How a session ended, from its end reason, for the sessions-by-outcome count. */
-function outcomeOf(reason: string, opened: boolean): SessionOutcome {
-  if (reason.startsWith('close:') || reason === 'close before open') return 'closed';
-  if (reason.startsWith('disconnect:')) {
-    if (!opened) return 'refused';
-    return reason === 'disconnect:completed' ? 'completed' : 'error';
-  }
-  return 'dropped';
 }
