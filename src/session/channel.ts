@@ -205,6 +205,8 @@ export class ChannelPipeline {
           entry.finalizedTo = Math.max(entry.finalizedTo, upTo);
           entry.ageFrom = this.samplesPushed;
           this.replay?.discardBefore(upTo);
+          // It answered for all it was given (maybe with nothing: silence); a hold that follows is no stall.
+          this.answered();
           return;
         }
         // The stream failed during the flush: flush its replacement (restarting at once if need be).

@@ -30,7 +30,7 @@ function recordingEngine(maxStreamMs?: number) {
   return { engine, streams };
 }
 
-function setup(maxStreamMs?: number) {
+function setup(maxStreamMs?: number, extra: { stallMs?: number } = {}) {
   const { engine, streams } = recordingEngine(maxStreamMs);
   const timeline = new StreamTimeline();
   const out: Array<{ entity: TranscriptEntity; isFinal: boolean }> = [];
@@ -45,6 +45,7 @@ function setup(maxStreamMs?: number) {
     log: pino({ level: 'silent' }),
     emit: (entity, isFinal) => out.push({ entity, isFinal }),
     onFatal: (e) => fatal.push(e),
+    ...extra,
   });
   let next = 0;
   /** Feeds `seconds` of audio whose sample values count up, so replayed audio can be recognised. */
@@ -226,3 +227,30 @@ describe('ChannelPipeline rotation before a vendor stream limit', () => {
     expect(streams).toHaveLength(1);
   });
 });
+
+describe('stall watch', () => {
+  it('restarts a stream that takes audio and answers nothing for stallMs, replaying its audio; a flushed stream on hold is no stall', async () => {
+    vi.useFakeTimers();
+    const { ch, streams, feed } = setup(undefined, { stallMs: 2000 });
+    feed(1);
+    // Answered: a final covering the first 0.6 s.
+    streams[0]!.onResult({ isFinal: true, text: 'one', startMs: 0, endMs: 600 });
+    feed(1);
+    await vi.advanceTimersByTimeAsync(1900);
+    expect(streams).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(700); // 2.6 s without an answer, with audio given since
+    await vi.advanceTimersByTimeAsync(200); // the first restart's back-off
+    expect(streams).toHaveLength(2);
+    expect(streams[0]!.closed).toBe(true);
+    // The replacement got what no final covered: 0.6 s .. 2 s.
+    expect(streams[1]!.audio.length).toBe(8000 * 1.4);
+    expect(streams[1]!.audio[0]).toBe(0.6 * 8000);
+    // A pause: flushed (the engine answers with nothing), then a long hold without audio.
+    await ch.flush();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(streams).toHaveLength(2);
+    expect(ch.counters.restarts).toBe(1);
+    await ch.close();
+  });
+});
+
