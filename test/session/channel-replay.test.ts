@@ -245,7 +245,8 @@ describe('stall watch', () => {
     // The replacement got what no final covered: 0.6 s .. 2 s.
     expect(streams[1]!.audio.length).toBe(8000 * 1.4);
     expect(streams[1]!.audio[0]).toBe(0.6 * 8000);
-    // A pause: flushed (the engine answers with nothing), then a long hold without audio.
+    // More audio, then a pause: flushed (the engine answers with nothing), then a long hold without audio.
+    feed(0.4);
     await ch.flush();
     await vi.advanceTimersByTimeAsync(60_000);
     expect(streams).toHaveLength(2);
