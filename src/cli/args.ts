@@ -28,6 +28,8 @@ Session:
   --interim                  ask for interim results (customConfig.interimResults = true)
   --supported-languages      ask the server for its languages in opened
   --speed N                  stream N times faster than real time (default 1)
+  --answer-429 SEC           as Genesys: answer events over 5/s (burst 25) with error 429, retryAfter SEC;
+                             an event sent during that hold is then a protocol violation
 Scripted client events (stream seconds, 200 ms grid):
   --pause-at T --resume-at T         client pause (hold) and resume
   --discard-at T:DUR                 drop DUR seconds of audio at T (repeatable)
@@ -55,6 +57,8 @@ export interface SimulateOptions {
   customConfig: Record<string, unknown>;
   supportedLanguages: boolean;
   speed: number;
+  /** retryAfter of the 429s answering events over Genesys' rate; absent: only count them. */
+  answer429?: number;
   script: CallScript;
   sessions: number;
   rate: number;
@@ -104,6 +108,7 @@ export function parseSimulateArgs(argv: string[], env: NodeJS.ProcessEnv = proce
         'supported-languages': { type: 'boolean' },
         interim: { type: 'boolean' },
         speed: { type: 'string' },
+        'answer-429': { type: 'string' },
         'pause-at': { type: 'string' },
         'resume-at': { type: 'string' },
         'discard-at': { type: 'string', multiple: true },
@@ -200,5 +205,10 @@ export function parseSimulateArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   if (file !== undefined && mode !== 'probe') options.file = file;
   if (clientSecret) options.clientSecret = clientSecret;
   if (durationSeconds !== undefined) options.durationSeconds = durationSeconds;
+  if (v['answer-429'] !== undefined) {
+    const retryAfter = seconds(v['answer-429'], '--answer-429');
+    if (retryAfter <= 0) throw new UsageError('--answer-429 must be a positive number of seconds');
+    options.answer429 = retryAfter;
+  }
   return options;
 }

@@ -45,7 +45,9 @@ export function summaryText(s: SessionSummary): string {
   }
   if (s.serverPauses > 0) lines.push(`  server pauses: ${s.serverPauses}`);
   if (s.disconnect) lines.push(`  server disconnect: ${s.disconnect.reason}${s.disconnect.info ? ` (${s.disconnect.info})` : ''}`);
-  if (s.rateLimitExceeded > 0) {
+  if (s.rateLimitAnswers !== undefined) {
+    if (s.rateLimitAnswers > 0) lines.push(`  ${s.rateLimitAnswers} events over 5/s (burst 25) answered with 429`);
+  } else if (s.rateLimitExceeded > 0) {
     lines.push(`  warning: ${s.rateLimitExceeded} events over 5/s (burst 25): Genesys would answer 429`);
   }
   if (s.openLatencyMs !== undefined || s.protocolErrors.length > 0) {

@@ -70,6 +70,7 @@ function sessionOptions(o: SimulateOptions, io: CliIo): SessionOptions {
     loop: o.loop,
     script: o.script,
   };
+  if (o.answer429 !== undefined) s.answer429 = { retryAfterSeconds: o.answer429 };
   if (io.signal) s.signal = io.signal;
   return s;
 }

@@ -25,6 +25,8 @@ export interface SessionSummary {
   otherEntities: number;
   /** Events that came faster than 5/s with bursts of 25 (where Genesys would answer 429). */
   rateLimitExceeded: number;
+  /** 429s the client answered them with; present when the session was asked to (SessionOptions.answer429). */
+  rateLimitAnswers?: number;
   pings: number;
   pongs: number;
   lastRttMs?: number;
