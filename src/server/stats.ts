@@ -35,7 +35,7 @@ export class ServerStats implements SessionMetrics {
   private readonly upgradesRejected: Record<string, number> = {};
 
   /** Event-loop delay since the last snapshot (reset at each), for /stats and the soak. */
-  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
 
   constructor(live: LiveFigures) {
     this.prometheus = createPrometheus(live);
@@ -210,6 +210,9 @@ function addNumbers(into: Record<string, unknown>, from: Record<string, unknown>
   }
 }
 
+/** Sampling interval of the event-loop delay figure, ms. */
+const LOOP_DELAY_RESOLUTION_MS = 10;
+
 /**
  * What a leak would show: handles and timers Node holds, open file descriptors (Linux), and the
  * event loop's delay since the previous snapshot (p99 and max, ms).
@@ -226,8 +229,9 @@ function processFigures(loopDelay: IntervalHistogram) {
     activeResources: resources.length,
     timers: resources.filter((r) => r === 'Timeout').length,
     openFds,
-    eventLoopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e4) / 100,
-    eventLoopDelayMaxMs: Math.round(loopDelay.max / 1e4) / 100,
+    // The histogram holds whole timer intervals: the delay is what exceeds the sampling interval.
+    eventLoopDelayP99Ms: Math.max(0, Math.round(loopDelay.percentile(99) / 1e4) / 100 - LOOP_DELAY_RESOLUTION_MS),
+    eventLoopDelayMaxMs: Math.max(0, Math.round(loopDelay.max / 1e4) / 100 - LOOP_DELAY_RESOLUTION_MS),
   };
   loopDelay.reset();
   return figures;

@@ -130,8 +130,8 @@ export class ChannelPipeline {
     this.rotation = rotationOf(this.engine);
     if (this.replay && options.stallMs) {
       const stallMs = options.stallMs;
+      // Not unref'd: a leaked channel shows as a live timer (/stats process.timers).
       this.stallTimer = setInterval(() => this.checkStall(stallMs), Math.max(250, Math.min(STALL_CHECK_MS, stallMs / 4)));
-      this.stallTimer.unref();
     }
     this.current = this.openStream(0, undefined);
   }

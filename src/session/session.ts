@@ -591,6 +591,7 @@ export class AudioHookSession {
   private armIdleTimer(): void {
     const idle = this.init.settings.idleTimeoutMs;
     const due = this.lastActivity + idle - Date.now();
+    // Not unref'd: a session that is never ended shows as a live timer (/stats process.timers).
     this.idleTimer = setTimeout(() => {
       if (this.state === 'ended') return;
       if (Date.now() - this.lastActivity >= idle) {
@@ -601,7 +602,6 @@ export class AudioHookSession {
       }
       this.armIdleTimer();
     }, Math.max(due, 10));
-    this.idleTimer.unref?.();
   }
 
   private releaseEngines(): void {
