@@ -93,7 +93,7 @@ export interface ChannelCounters {
   rotations: number;
   /** Moves to the fallback engine (0 or 1). */
   failovers: number;
-  /** Audio no stream will transcribe: pushed while no stream could take it, or past the replay cap. */
+  /** Audio no stream will transcribe: pushed while no stream could take it, or beyond what the replay kept when a replacement needed it. */
   lostSamples: number;
 }
 
@@ -146,7 +146,7 @@ export class ChannelPipeline {
   }
 
   get counters(): ChannelCounters {
-    return { ...this.counts, lostSamples: this.counts.lostSamples + (this.replay?.droppedSamples ?? 0) };
+    return { ...this.counts };
   }
 
   /** The engine this channel's audio goes to now. */
@@ -308,6 +308,7 @@ export class ChannelPipeline {
     }
     old.superseded = true;
     old.markGone();
+    this.countReplayGap(old);
     void old.stream.close().catch(() => {});
     this.current = undefined;
     this.startFromReplay(old.utteranceId);
@@ -386,6 +387,7 @@ export class ChannelPipeline {
     if (this.closed || entry !== this.current) return;
     entry.superseded = true;
     entry.markGone();
+    this.countReplayGap(entry);
     this.current = undefined;
     void entry.stream.close().catch(() => {});
     const log = this.options.log;
@@ -426,6 +428,17 @@ export class ChannelPipeline {
     this.counts.failovers += 1;
     this.options.onFailover?.(from, to.name, error);
     this.startFromReplay(entry.utteranceId);
+  }
+
+  /**
+   * Audio a replacement for `entry` cannot be given: what the replay's cap dropped from what
+   * `entry` had not finalized. (Audio the cap drops while the stream is healthy is no loss: the
+   * stream has it.)
+   */
+  private countReplayGap(entry: OpenStream): void {
+    if (!this.replay) return;
+    const gap = this.replay.start - entry.finalizedTo;
+    if (gap > 0) this.counts.lostSamples += gap;
   }
 
   private answered(): void {

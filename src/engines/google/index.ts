@@ -76,6 +76,7 @@ export function createGoogleEngine(options: GoogleEngineOptions): GoogleEngine {
     };
   }
 
+  const voiceEvents = { seen: false };
   return {
     name: 'google',
     capabilities: {
@@ -95,6 +96,7 @@ export function createGoogleEngine(options: GoogleEngineOptions): GoogleEngine {
           firstRequest,
           defaultConfidence: options.defaultConfidence,
           project: options.projectId,
+          voiceEvents,
           ...(options.idleEndMs !== undefined ? { idleEndMs: options.idleEndMs } : {}),
           ...(options.settleAfterMs !== undefined ? { settleAfterMs: options.settleAfterMs } : {}),
         },

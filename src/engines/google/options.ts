@@ -30,7 +30,9 @@ export const googleEnv = {
   GOOGLE_SPEECH_INSECURE: bool.default(false),
   GOOGLE_DEFAULT_CONFIDENCE: numberIn(0.01, 1).default(0.9),
   GOOGLE_STREAMS_PER_CONNECTION: intIn(1, 1000).default(100),
-  GOOGLE_STREAM_LIMIT_SECONDS: intIn(5, 305).default(300),
+  // At least 64 s: a rotation replays up to 30 s of unfinalized audio, which must fit in half of
+  // 95 % of the limit (the pipeline would otherwise flush the old stream mid-utterance instead).
+  GOOGLE_STREAM_LIMIT_SECONDS: intIn(64, 305).default(300),
   GOOGLE_PHRASE_BOOST: numberIn(0, 20).default(10),
 };
 

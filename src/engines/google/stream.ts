@@ -44,6 +44,12 @@ export interface GoogleCallContext {
   idleEndMs?: number;
   /** Overrides SETTLE_AFTER_MS (tests). */
   settleAfterMs?: number;
+  /**
+   * Shared by the engine's streams: Google has sent voice activity events for this model. Once
+   * it has, a new call's silence before its first event can be settled too (a channel silent
+   * past the 30 s replay must not count its silence as audio a replacement could not get).
+   */
+  voiceEvents?: { seen: boolean };
 }
 
 interface Call {
@@ -108,6 +114,7 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
       if (closed || failed) return;
       if (response.speechEventType === 'SPEECH_ACTIVITY_BEGIN') {
         call.voiceEvents = true;
+        if (ctx.voiceEvents) ctx.voiceEvents.seen = true;
         call.speaking = true;
       } else if (response.speechEventType === 'SPEECH_ACTIVITY_END') {
         call.voiceEvents = true;
@@ -210,7 +217,7 @@ export function openGoogleStream(ctx: GoogleCallContext, options: EngineStreamOp
       sent.splice(0, sentHead);
       sentHead = 0;
     }
-    if (until < 0 || until - settledTo < rate || !call.voiceEvents || call.speaking) return;
+    if (until < 0 || until - settledTo < rate || !(call.voiceEvents || ctx.voiceEvents?.seen) || call.speaking) return;
     if (call.speechEndedAt !== undefined && now - call.speechEndedAt < FINAL_WAIT_MS) return;
     settledTo = until;
     options.onSettled((until * 1000) / rate);

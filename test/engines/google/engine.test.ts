@@ -160,6 +160,34 @@ describe('google engine against the fake Speech v2 service', () => {
     await e.close();
   });
 
+  it("once the engine has seen Google's voice events, a new stream settles its silence before any speech", async () => {
+    const config = loadConfig({ GOOGLE_SPEECH_INSECURE: 'true', GOOGLE_SPEECH_ENDPOINT: fake.address });
+    const e = createGoogleEngine({ ...config.engines.google!, settleAfterMs: 100 });
+    const feed = async (s: ReturnType<typeof open>, pcm: Int16Array) => {
+      for (let i = 0; i < pcm.length; i += 1600) {
+        s.push(pcm.subarray(i, i + 1600));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    // A brand-new engine knows nothing yet: 3 s of silence on a first stream is not settled.
+    const first: number[] = [];
+    const a = open(e, { onSettled: (untilMs) => first.push(untilMs) });
+    await feed(a, new Int16Array(24000));
+    expect(first).toEqual([]);
+    await feed(a, synthesizeWords([['alpha']], { trailingSilenceMs: 1500 }).pcm);
+    await a.stream.flush();
+    expect(first.length).toBeGreaterThan(0);
+    // The engine has seen voice events: a second stream's leading silence is settled.
+    const second: number[] = [];
+    const b = open(e, { onSettled: (untilMs) => second.push(untilMs) });
+    await feed(b, new Int16Array(24000));
+    expect(second.length).toBeGreaterThan(0);
+    expect(second.at(-1)!).toBeGreaterThanOrEqual(2000);
+    await a.stream.close();
+    await b.stream.close();
+    await e.close();
+  });
+
   it('settles nothing sent more recently than the service can have heard it (audio fed fast)', async () => {
     const e = engine();
     const settled: number[] = [];
