@@ -107,12 +107,25 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     : { unavailable: config.translation.configured ? 'translation service not started' : config.translation.reason };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false, clientTracking: true });
+  // A handshake `ws` itself refuses (wrong method, no or bad Sec-WebSocket-Key, unknown version):
+  // answered here, so that it is counted like every other refusal.
+  wss.on('wsClientError', (err, socket, req) => {
+    log.warn({ err: err.message, method: req.method, remote: req.socket.remoteAddress }, 'upgrade rejected: bad handshake');
+    if (req.method !== 'GET') return reject(socket, 405, 'Method Not Allowed', 'bad_request');
+    reject(socket, 400, 'Bad Request', 'bad_request', /version/i.test(err.message) ? { 'Sec-WebSocket-Version': '13, 8' } : {});
+  });
 
   const http = createServer((req, res) => handleHttp(req, res));
   // Connections that dribble their headers (slowloris) are cut off; upgraded sockets are not affected.
   http.headersTimeout = 10_000;
   http.requestTimeout = 30_000;
   http.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head));
+  // CONNECT (a proxy tunnel) is not ours to serve: a clear 405 rather than a silently closed socket.
+  http.on('connect', (req, socket) => {
+    socket.on('error', () => socket.destroy());
+    log.debug({ remote: req.socket.remoteAddress }, 'CONNECT refused');
+    reject(socket, 405, 'Method Not Allowed', 'bad_request');
+  });
   http.on('clientError', (err, socket) => {
     log.debug({ err: err.message }, 'malformed HTTP request');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -180,12 +193,13 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     return { type: registry.contentType, body };
   }
 
-  function reject(socket: Duplex, status: number, text: string, reason: UpgradeRejection): void {
+  function reject(socket: Duplex, status: number, text: string, reason: UpgradeRejection, headers: Record<string, string> = {}): void {
     stats.upgradeRejected(status, reason);
     if (socket.destroyed) return;
     const body = `${text}\n`;
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
     socket.end(
-      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
     );
   }
 

@@ -30,6 +30,8 @@ export interface StateRules {
   disconnect: boolean;
   /** `closed` may be sent (the answer to the client's `close`). */
   closed: boolean;
+  /** `pause`/`resume` may be sent (asking the client to hold audio for a language the engine lacks). */
+  pauseResume: boolean;
   /** States this one may move to. */
   next: readonly SessionState[];
   /** An idle timeout asks the client to end (`disconnect`) or, when that was done already, gives up on it. */
@@ -68,6 +70,7 @@ export const RULES = {
     events: false,
     disconnect: true,
     closed: true,
+    pauseResume: false,
     next: ['active', 'paused', 'disconnecting', 'ended'],
     onIdle: 'disconnect',
     onClose: 'answer',
@@ -80,6 +83,7 @@ export const RULES = {
     events: true,
     disconnect: true,
     closed: false,
+    pauseResume: true,
     next: ['paused', 'closing', 'disconnecting', 'ended'],
     onIdle: 'disconnect',
     onClose: 'flush',
@@ -92,6 +96,7 @@ export const RULES = {
     events: true,
     disconnect: true,
     closed: false,
+    pauseResume: true,
     next: ['active', 'closing', 'disconnecting', 'ended'],
     onIdle: 'disconnect',
     onClose: 'flush',
@@ -100,11 +105,13 @@ export const RULES = {
   // The engines finalize and the queue drains; then `closed` (the client's close) or `disconnect` (a shutdown).
   closing: {
     checksEnvelope: true,
-    messages: CONVERSING,
+    // The call is over: a language change or a pause would only start what is being wound down.
+    messages: { ...CONVERSING, paused: 'ignore', resumed: 'ignore', discarded: 'ignore', update: 'ignore' },
     audio: 'drop',
     events: true,
     disconnect: true,
     closed: true,
+    pauseResume: false,
     next: ['disconnecting', 'ended'],
     onIdle: 'end',
     onClose: 'join',
@@ -117,6 +124,7 @@ export const RULES = {
     events: false,
     disconnect: false,
     closed: true,
+    pauseResume: false,
     next: ['ended'],
     onIdle: 'end',
     onClose: 'answer',
@@ -129,6 +137,7 @@ export const RULES = {
     events: false,
     disconnect: false,
     closed: false,
+    pauseResume: false,
     next: [],
     onIdle: 'end',
     onClose: 'answer',

@@ -65,7 +65,8 @@ export function negotiateOpen(p: OpenParameters, ctx: OpenContext): OpenDecision
   const resolution = ctx.engines.resolve(p.customConfig['transcriptionVendor']);
   if (!resolution.ok) return { ok: false, reason: 'error', info: resolution.reason };
   let media: MediaOffer | undefined;
-  if (p.media.length > 0) {
+  // Offers we could not read still count as offers: none usable is `no supported media`, not a call without audio.
+  if (p.rawMedia.length > 0) {
     media = chooseMedia(p.media);
     if (!media) return { ok: false, reason: 'error', info: 'no supported media' };
   }

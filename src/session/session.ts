@@ -374,10 +374,13 @@ export class AudioHookSession {
       engine,
       log: this.log,
       channels: () => this.channels,
-      startChannels: (language) => (this.channels = media ? this.createChannels(media.channels.length, language, decision) : []),
+      // Probes start no speech session: no engine stream, no billing — whatever the language does.
+      startChannels: (language) => (this.channels = media && !this.probe ? this.createChannels(media.channels.length, language, decision) : []),
       flush: (ch, why) => this.flushChannel(ch, why),
       clientActive: () => this.state === 'active',
-      send: (type) => this.sendControl(type, {}),
+      send: (type) => {
+        if (this.rules.pauseResume) this.sendControl(type, {});
+      },
     });
     this.languages = languages;
     this.enter(startPaused ? 'paused' : 'active');
@@ -467,6 +470,12 @@ export class AudioHookSession {
     const languages = this.languages;
     if (!languages) return;
     const lang = parsed ?? languages.language;
+    if (this.probe) {
+      // A probe recognizes nothing: the language is noted, and nothing is started or paused for it.
+      this.log.info({ from: languages.language, to: lang }, 'probe language updated');
+      if (this.init.settings.sendUpdated) this.sendControl('updated', {});
+      return;
+    }
     this.log.info({ from: languages.language, to: lang }, 'language updated');
     this.translation?.setTarget(lang, this.timeline.position);
     languages.update(lang);

@@ -17,6 +17,8 @@ function params(extra: Partial<OpenParameters> = {}): OpenParameters {
     media: [stereo, mono],
     customConfig: {},
     ...extra,
+    // As the parser gives it: every offer received, readable or not.
+    rawMedia: extra.rawMedia ?? extra.media ?? [stereo, mono],
   } as OpenParameters;
 }
 
@@ -51,6 +53,8 @@ describe('negotiateOpen', () => {
     expect(negotiateOpen(params({ media: [] }), ctx)).toMatchObject({ ok: true, media: undefined, opened: { media: [] } });
     const opus = { type: 'audio' as const, format: 'opus', channels: ['external' as const], rate: 48000 };
     expect(negotiateOpen(params({ media: [opus] }), ctx)).toEqual({ ok: false, reason: 'error', info: 'no supported media' });
+    // Offers the parser could not read are still offers: none usable is not a call without audio.
+    expect(negotiateOpen(params({ media: [], rawMedia: [{ type: 'video' }] }), ctx)).toEqual({ ok: false, reason: 'error', info: 'no supported media' });
   });
 
   it('refuses another organization (unauthorized) and an unknown vendor (error, naming it)', () => {
