@@ -213,6 +213,9 @@ function addNumbers(into: Record<string, unknown>, from: Record<string, unknown>
 /** Sampling interval of the event-loop delay figure, ms. */
 const LOOP_DELAY_RESOLUTION_MS = 10;
 
+/** A sampled interval (ns) less the sampling interval, in ms to 0.01. */
+const overInterval = (ns: number): number => Math.max(0, Math.round(ns / 1e4 - LOOP_DELAY_RESOLUTION_MS * 100) / 100);
+
 /**
  * What a leak would show: handles and timers Node holds, open file descriptors (Linux), and the
  * event loop's delay since the previous snapshot (p99 and max, ms).
@@ -230,8 +233,8 @@ function processFigures(loopDelay: IntervalHistogram) {
     timers: resources.filter((r) => r === 'Timeout').length,
     openFds,
     // The histogram holds whole timer intervals: the delay is what exceeds the sampling interval.
-    eventLoopDelayP99Ms: Math.max(0, Math.round(loopDelay.percentile(99) / 1e4) / 100 - LOOP_DELAY_RESOLUTION_MS),
-    eventLoopDelayMaxMs: Math.max(0, Math.round(loopDelay.max / 1e4) / 100 - LOOP_DELAY_RESOLUTION_MS),
+    eventLoopDelayP99Ms: overInterval(loopDelay.percentile(99)),
+    eventLoopDelayMaxMs: overInterval(loopDelay.max),
   };
   loopDelay.reset();
   return figures;
