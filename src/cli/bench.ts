@@ -8,7 +8,7 @@
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './options.js';
 import { defaultLocalConcurrency, localTable, measureLocal, type LocalRow } from './bench/local.js';
 import { ENDPOINT_MS, ENGINES, VAD_END_SILENCE_MS, measureSize, type BenchEngine, type BenchRow } from './bench/measure.js';
 import { openFilesLimit } from './bench/processes.js';
@@ -68,45 +68,24 @@ of speech (the VAD's spans of the looped call); CPU per busy channel = (server +
 failed, at least 90 % of the window's utterances answered in it, and the median latency of the
 window's last third of finals at most 1.5 × that of its first third + 0.5 s.`;
 
-function fail(message: string): never {
-  process.stderr.write(`error: ${message}\n\n${USAGE}\n`);
-  process.exit(2);
-}
-
-let values;
-try {
-  ({ values } = parseArgs({
-    options: {
-      engine: { type: 'string' },
-      sizes: { type: 'string' },
-      seconds: { type: 'string' },
-      'skip-largest': { type: 'boolean' },
-      rate: { type: 'string' },
-      settle: { type: 'string' },
-      file: { type: 'string' },
-      json: { type: 'boolean' },
-      profile: { type: 'string' },
-      'openai-delay-ms': { type: 'string' },
-      'local-calls': { type: 'string' },
-      'local-concurrency': { type: 'string' },
-      workers: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }));
-} catch (err) {
-  fail((err as Error).message);
-}
-if (values.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
-
-const num = (text: string | undefined, fallback: number, what: string): number => {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) fail(`${what} must be a positive number`);
-  return n;
-};
+const { values, fail, number: num } = parseOptions(
+  {
+    engine: { type: 'string' },
+    sizes: { type: 'string' },
+    seconds: { type: 'string' },
+    'skip-largest': { type: 'boolean' },
+    rate: { type: 'string' },
+    settle: { type: 'string' },
+    file: { type: 'string' },
+    json: { type: 'boolean' },
+    profile: { type: 'string' },
+    'openai-delay-ms': { type: 'string' },
+    'local-calls': { type: 'string' },
+    'local-concurrency': { type: 'string' },
+    workers: { type: 'string' },
+  },
+  USAGE,
+);
 let sizes = (values.sizes ?? '100,1000,2000').split(',').map((s) => num(s.trim(), 0, '--sizes'));
 if (sizes.some((n) => !Number.isInteger(n))) fail('--sizes must be whole numbers');
 sizes = [...new Set(sizes)].sort((a, b) => a - b);

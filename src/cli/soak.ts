@@ -11,8 +11,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { openFilesLimit } from './bench/processes.js';
+import { parseOptions } from './options.js';
 import { checksText, clock, crossCheck, growthCheck, leftoverChecks, sessionsCheck, soakTable, warmupSeconds, type Check } from './soak/checks.js';
 import { runSoak, sampleTimes } from './soak/run.js';
 import type { SoakSample } from './soak/sample.js';
@@ -37,40 +37,19 @@ warm-up (the first 20 % of the run, at most 5 min) to the last under --max-growt
 ended and the settle, open fds, timers and active handles back to the idle server's (measured
 before the load).`;
 
-function fail(message: string): never {
-  process.stderr.write(`error: ${message}\n\n${USAGE}\n`);
-  process.exit(2);
-}
-
-let values;
-try {
-  ({ values } = parseArgs({
-    options: {
-      sessions: { type: 'string' },
-      minutes: { type: 'string' },
-      'sample-seconds': { type: 'string' },
-      rate: { type: 'string' },
-      settle: { type: 'string' },
-      'max-growth': { type: 'string' },
-      file: { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }));
-} catch (err) {
-  fail((err as Error).message);
-}
-if (values.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
-
-const num = (text: string | undefined, fallback: number, what: string, min = 0): number => {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= min) fail(`${what} must be a number above ${min}`);
-  return n;
-};
+const { values, fail, number: num } = parseOptions(
+  {
+    sessions: { type: 'string' },
+    minutes: { type: 'string' },
+    'sample-seconds': { type: 'string' },
+    rate: { type: 'string' },
+    settle: { type: 'string' },
+    'max-growth': { type: 'string' },
+    file: { type: 'string' },
+    out: { type: 'string' },
+  },
+  USAGE,
+);
 const sessions = num(values.sessions, 500, '--sessions');
 if (!Number.isInteger(sessions)) fail('--sessions must be a whole number');
 const runSeconds = num(values.minutes, 30, '--minutes') * 60;

@@ -14,7 +14,8 @@ import { createSimulatedEngine } from '../../src/engines/simulated/index.js';
 import { parseDuration } from '../../src/protocol/duration.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { startFakeGoogleSpeech, type FakeGoogleSpeech } from '../../src/testing/fake-google-speech/server.js';
-import { WORDS, synthesizeWords, type SynthesizedSpeech } from '../../src/testing/fake-google-speech/vocabulary.js';
+import { synthesizeWords, type SynthesizedSpeech } from '../../src/testing/fake-google-speech/vocabulary.js';
+import { script, stereo } from './tone-calls.js';
 import { API_KEY, CLIENT_SECRET, capturingLogger, countingEngine, pcmuFrames, sleep, TestClient } from './harness.js';
 
 let fake: FakeGoogleSpeech;
@@ -56,21 +57,6 @@ async function start(env: Record<string, string> = {}) {
   const { log, lines } = capturingLogger('info');
   server = await startServer(config, { engines: createEngineRegistry([g, backup, simulated], 'google'), log });
   return { server, google: g, backup, simulated, lines };
-}
-
-function script(utterances: number, first = 0): string[][] {
-  let k = first;
-  return Array.from({ length: utterances }, (_, i) => Array.from({ length: 1 + (i % 3) }, () => WORDS[k++ % WORDS.length]!));
-}
-
-function stereo(a: SynthesizedSpeech, b: SynthesizedSpeech): [Int16Array, Int16Array] {
-  const n = Math.max(a.pcm.length, b.pcm.length);
-  const pad = (x: Int16Array) => {
-    const out = new Int16Array(n);
-    out.set(x);
-    return out;
-  };
-  return [pad(a.pcm), pad(b.pcm)];
 }
 
 /** Sends 200 ms frames `speed` times faster than real time. */

@@ -9,7 +9,8 @@ import { loadConfig } from '../../src/config/config.js';
 import { createGoogleEngine, type GoogleEngine } from '../../src/engines/google/index.js';
 import { parseDuration } from '../../src/protocol/duration.js';
 import { startFakeGoogleSpeech, type FakeGoogleSpeech } from '../../src/testing/fake-google-speech/server.js';
-import { WORDS, synthesizeWords, type SynthesizedSpeech } from '../../src/testing/fake-google-speech/vocabulary.js';
+import { synthesizeWords, type SynthesizedSpeech } from '../../src/testing/fake-google-speech/vocabulary.js';
+import { script, stereo } from './tone-calls.js';
 import { TestClient, capturingLogger, pcmuFrames, sleep, startTestServer } from './harness.js';
 
 // A fresh fake per test, so that no test sees another's calls or faults.
@@ -35,23 +36,6 @@ async function start(env: Record<string, string> = {}, logger?: ReturnType<typeo
   // Calls run up to 100× faster than real time: Genesys' 5 events/s would hold most finals back.
   h = { ...(await startTestServer({ RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000' }, google, logger)), google };
   return h;
-}
-
-/** A sequence of utterances of 1–3 words, cycling through the vocabulary from `first`. */
-function script(utterances: number, first = 0): string[][] {
-  let k = first;
-  return Array.from({ length: utterances }, (_, i) => Array.from({ length: 1 + (i % 3) }, () => WORDS[k++ % WORDS.length]!));
-}
-
-/** Pads the shorter channel with silence so both have the same length. */
-function stereo(a: SynthesizedSpeech, b: SynthesizedSpeech): [Int16Array, Int16Array] {
-  const n = Math.max(a.pcm.length, b.pcm.length);
-  const pad = (x: Int16Array) => {
-    const out = new Int16Array(n);
-    out.set(x);
-    return out;
-  };
-  return [pad(a.pcm), pad(b.pcm)];
 }
 
 /** Sends frames `speed` times faster than real time. */

@@ -15,8 +15,14 @@ export const API_KEY = 'test-api-key';
 export const CLIENT_SECRET = Buffer.from('a test client secret of decent length').toString('base64');
 export const ORG_ID = 'd7934305-0972-4844-938e-9060eef73d05';
 
-/** Wraps an engine to count open streams, so tests can prove nothing leaks. */
-export function countingEngine(inner: SpeechEngine): SpeechEngine & { open: number; opened: number } {
+/**
+ * Wraps an engine to count open streams, so tests can prove nothing leaks. `watch`, when given,
+ * hears of each stream opened and returns what to call when it closes (per-session books).
+ */
+export function countingEngine(
+  inner: SpeechEngine,
+  watch?: (options: Parameters<SpeechEngine['openStream']>[0]) => () => void,
+): SpeechEngine & { open: number; opened: number } {
   const wrapper = {
     name: inner.name,
     capabilities: inner.capabilities,
@@ -28,6 +34,7 @@ export function countingEngine(inner: SpeechEngine): SpeechEngine & { open: numb
       const s = inner.openStream(options);
       wrapper.open += 1;
       wrapper.opened += 1;
+      const closing = watch?.(options);
       let closed = false;
       return {
         push: (x) => s.push(x),
@@ -37,6 +44,7 @@ export function countingEngine(inner: SpeechEngine): SpeechEngine & { open: numb
           if (!closed) {
             closed = true;
             wrapper.open -= 1;
+            closing?.();
           }
           await s.close();
         },

@@ -98,31 +98,19 @@ function sinkFor(book: SessionBook) {
   };
 }
 
-function tracked(inner: SpeechEngine, name: string, languages: SpeechEngine['languages'], book: SessionBook): SpeechEngine {
-  return {
-    name,
-    capabilities: inner.capabilities,
-    ...(languages ? { languages } : {}),
-    openStream(options) {
-      const bindings = options.log.bindings() as Record<string, unknown>;
-      const record = book.get(String(bindings['sessionId'] ?? 'unknown'));
-      const s = inner.openStream(options);
-      record.streamsOpened += 1;
-      record.streamsOpen += 1;
-      let closed = false;
-      return {
-        push: (x) => s.push(x),
-        ...(s.pushMulaw ? { pushMulaw: (f: Uint8Array, c: number, n: number) => s.pushMulaw!(f, c, n) } : {}),
-        flush: () => s.flush(),
-        close: async () => {
-          if (!closed) {
-            closed = true;
-            record.streamsOpen -= 1;
-          }
-          await s.close();
-        },
-      };
-    },
+/** The same engine under another name and language list. */
+function renamed(inner: SpeechEngine, name: string, languages: SpeechEngine['languages']): SpeechEngine {
+  return { name, capabilities: inner.capabilities, ...(languages ? { languages } : {}), openStream: (options) => inner.openStream(options) };
+}
+
+/** Counts each session's engine streams in the book (by the session id its logger carries). */
+function streamsOf(book: SessionBook) {
+  return (options: Parameters<SpeechEngine['openStream']>[0]) => {
+    const bindings = options.log.bindings() as Record<string, unknown>;
+    const record = book.get(String(bindings['sessionId'] ?? 'unknown'));
+    record.streamsOpened += 1;
+    record.streamsOpen += 1;
+    return () => void (record.streamsOpen -= 1);
   };
 }
 
@@ -135,8 +123,8 @@ export async function startFuzzServer(env: Record<string, string>) {
   const log = pino({ level: 'info' }, sinkFor(book));
   const sim = () => createSimulatedEngine({ endSilenceMs: 100, interimEveryMs: 200 });
   const engines = [
-    countingEngine(tracked(sim(), 'simulated', 'any', book)),
-    countingEngine(tracked(sim(), 'narrow', NARROW_LANGUAGES, book)),
+    countingEngine(renamed(sim(), 'simulated', 'any'), streamsOf(book)),
+    countingEngine(renamed(sim(), 'narrow', NARROW_LANGUAGES), streamsOf(book)),
   ];
   const server = await startServer(config, { engines: createEngineRegistry(engines, 'simulated'), log });
   const httpBase = `http://127.0.0.1:${server.port}`;
