@@ -76,6 +76,8 @@ const POSITION_DRIFT_WARN_SECONDS = 1;
 
 export class AudioHookSession {
   private state: SessionState = 'awaiting-open';
+  /** RULES[state].audio, kept at hand: it is read for every audio frame. */
+  private audioRule: (typeof RULES)[SessionState]['audio'] = RULES['awaiting-open'].audio;
   /** Called when the session leaves its current state (see whileIn). */
   private leaving: (() => void) | undefined;
   /** How to release what was acquired (timers, queue, engine streams, translation), by what acquired it; run at the end. */
@@ -147,6 +149,7 @@ export class AudioHookSession {
   private enter(next: SessionState): void {
     if (!(RULES[this.state].next as readonly SessionState[]).includes(next)) throw new Error(`session state ${this.state} cannot go to ${next}`);
     this.state = next;
+    this.audioRule = RULES[next].audio;
     const leaving = this.leaving;
     this.leaving = undefined;
     leaving?.();
@@ -250,7 +253,7 @@ export class AudioHookSession {
   }
 
   private onBinary(frame: Uint8Array): void {
-    const audio = this.rules.audio;
+    const audio = this.audioRule;
     if (audio === 'route' && this.media) {
       this.lastActivity = Date.now();
       const problem = checkFrame(frame.byteLength, this.media.format, this.media.channelCount);
