@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { checkFrame, type AudioFormat } from '../audio/frames.js';
+import { checkFrame } from '../audio/frames.js';
 import type { EngineRegistry } from '../engines/registry.js';
 import {
   MAX_TEXT_MESSAGE_LENGTH,
@@ -17,16 +17,15 @@ import {
   type ServerMessageType,
 } from '../protocol/messages.js';
 import type { TranscriptEntity } from '../transcript/types.js';
-import { ChannelPipeline, routeFrame } from './channel.js';
-import { isProbe, negotiateOpen, type OpenDecision } from './open.js';
+import { CallAudio } from './call-audio.js';
+import { isProbe, negotiateOpen } from './open.js';
 import { noMetrics, type SessionMetrics } from './metrics.js';
 import { outcomeOf, RULES, violationInfo, type SessionState } from './lifecycle.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { StreamTimeline } from './timeline.js';
 import { EngineError, type SpeechEngine } from '../engines/types.js';
-import { SAMPLE_RATE } from '../protocol/media.js';
 import type { TranslationService } from '../translation/service.js';
-import { SessionTranslation, type TranscriptOut } from '../translation/session.js';
+import type { TranscriptOut } from '../translation/session.js';
 import { isProblem, parseLanguage } from './custom-config.js';
 import { RecognitionLanguage } from './recognition-language.js';
 
@@ -86,12 +85,11 @@ export class AudioHookSession {
   private serverSeq = 0;
   private readonly queue: OutboundQueue;
   private readonly timeline = new StreamTimeline();
-  private channels: ChannelPipeline[] = [];
-  private media: { format: AudioFormat; channelCount: number } | undefined;
+  /** The engine streams and translation of a call with audio (from `open`; none for probes). */
+  private call: CallAudio | undefined;
   private probe = false;
   /** The session language, what recognition runs in, and whether the engine serves it (set at open). */
   private languages: RecognitionLanguage | undefined;
-  private translation: SessionTranslation | undefined;
   private openedAt = performance.now();
   private lastActivity = Date.now();
   private idleTimer: NodeJS.Timeout | undefined;
@@ -106,8 +104,6 @@ export class AudioHookSession {
   private endReason = 'unknown';
   /** The client's `close` arrived: it waits for `closed`. */
   private clientClosed = false;
-  /** Engine-stream restarts, rotations and audio no stream could transcribe, over all channels. */
-  private readonly engineCounts = { restarts: 0, rotations: 0, lostSamples: 0 };
   /** The engine the session was opened with (undefined until a successful `open`), or its fallback after a failover. */
   private engineName: string | undefined;
   private failedOverTo: string | undefined;
@@ -254,18 +250,19 @@ export class AudioHookSession {
 
   private onBinary(frame: Uint8Array): void {
     const audio = this.audioRule;
-    if (audio === 'route' && this.media) {
+    const call = this.call;
+    if (audio === 'route' && call) {
       this.lastActivity = Date.now();
-      const problem = checkFrame(frame.byteLength, this.media.format, this.media.channelCount);
+      const problem = checkFrame(frame.byteLength, call.format, call.channelCount);
       if (problem) return this.protocolError(problem, 'frame');
-      if (this.languages?.isHeld || this.channels.length === 0) {
+      if (this.languages?.isHeld || call.pipelines.length === 0) {
         // Waiting for a language the engine serves (a `pause` is on its way): the audio still occupies stream time.
-        this.timeline.advance(frame.byteLength / (this.media.channelCount * (this.media.format === 'PCMU' ? 1 : 2)));
+        this.timeline.advance(call.samplesIn(frame));
         this.framesDropped += 1;
         return;
       }
       this.frameArrivedAt = performance.now();
-      const n = routeFrame(frame, this.media.format, this.media.channelCount, this.channels);
+      const n = call.route(frame);
       this.timeline.advance(n);
       this.frameArrivedAt = undefined;
       return;
@@ -349,7 +346,7 @@ export class AudioHookSession {
   private handleOpen(msg: Extract<ClientMessage, { type: 'open' }>): void {
     clearTimeout(this.openTimer);
     // Whatever engine streams and translation the session starts from here are let go at its end.
-    this.own(() => this.releaseEngines());
+    this.own(() => this.call?.release());
     const p = msg.parameters;
     this.probe = isProbe(p);
     // Every later line of this session carries the call it belongs to.
@@ -376,10 +373,10 @@ export class AudioHookSession {
     const languages = new RecognitionLanguage(decision.language, decision.inputLanguage, startPaused, {
       engine,
       log: this.log,
-      channels: () => this.channels,
-      // Probes start no speech session: no engine stream, no billing — whatever the language does.
-      startChannels: (language) => (this.channels = media && !this.probe ? this.createChannels(media.channels.length, language, decision) : []),
-      flush: (ch, why) => this.flushChannel(ch, why),
+      channels: () => this.call?.pipelines ?? [],
+      // Probes have no call audio: no engine stream, no billing — whatever the language does.
+      startChannels: (language) => this.call?.start(language),
+      flush: (ch, why) => this.call?.flushChannel(ch, why),
       clientActive: () => this.state === 'active',
       send: (type) => {
         if (this.rules.pauseResume) this.sendControl(type, {});
@@ -405,45 +402,24 @@ export class AudioHookSession {
     }
     // Probes start no speech session: no engine stream, no billing.
     if (this.probe || !media) return;
-    this.media = { format: media.format as AudioFormat, channelCount: media.channels.length };
-    if (decision.translation && translation && 'service' in translation) {
-      this.translation = new SessionTranslation({
-        service: translation.service,
-        target: languages.language,
-        source: () => languages.recognized,
-        glossary: decision.glossary,
-        contextUtterances: translation.contextUtterances,
-        speakerOf: (channelId) => (media.channels[channelId] === 'internal' ? 'agent' : 'customer'),
-        tokenLanguage: this.init.settings.tokenLanguage,
-        emit: (out) => this.enqueueTranscript(out),
-        log: this.log,
-        onOutcome: (outcome, ms) => this.metrics.translationDone?.(outcome, ms),
-      });
-    }
+    const wantsTranslation = decision.translation && translation && 'service' in translation;
+    this.call = new CallAudio({
+      decision,
+      media,
+      tokenLanguage: this.init.settings.tokenLanguage,
+      engineStallMs: this.init.settings.engineStallMs,
+      timeline: this.timeline,
+      log: this.log,
+      metrics: this.metrics,
+      translation: wantsTranslation
+        ? { service: translation.service, contextUtterances: translation.contextUtterances, target: languages.language, source: () => languages.recognized }
+        : undefined,
+      emit: (entity, isFinal) => this.emitTranscript(entity, isFinal),
+      enqueue: (out) => this.enqueueTranscript(out),
+      onFatal: (error) => this.disconnect('error', engineFailureInfo(error)),
+      onFailover: (from, to, error) => this.engineFailedOver(from, to, error),
+    });
     languages.start();
-  }
-
-  private createChannels(count: number, language: string, decision: Extract<OpenDecision, { ok: true }>): ChannelPipeline[] {
-    return Array.from(
-      { length: count },
-      (_, channelId) =>
-        new ChannelPipeline({
-          channelId,
-          engine: decision.engine,
-          language,
-          interimResults: decision.interimResults,
-          phrases: decision.phrases,
-          tokenLanguage: this.init.settings.tokenLanguage,
-          timeline: this.timeline,
-          log: this.log,
-          emit: (entity, isFinal) => this.emitTranscript(entity, isFinal),
-          onFatal: (error) => this.disconnect('error', engineFailureInfo(error)),
-          fallback: decision.fallback,
-          onFailover: (from, to, error) => this.engineFailedOver(from, to, error),
-          ...(this.init.settings.engineStallMs ? { stallMs: this.init.settings.engineStallMs } : {}),
-          metrics: this.metrics,
-        }),
-    );
   }
 
   /** Said once per session however many channels move (each moves on its own failure). */
@@ -460,7 +436,7 @@ export class AudioHookSession {
     if (this.state !== 'active') return;
     this.enter('paused');
     this.log.info({ position: this.timeline.position }, 'session paused');
-    this.flushChannels('pause');
+    this.call?.flushAll('pause');
   }
 
   /** An utterance boundary; the new language is the target or the recognition language (see RecognitionLanguage). */
@@ -480,7 +456,7 @@ export class AudioHookSession {
       return;
     }
     this.log.info({ from: languages.language, to: lang }, 'language updated');
-    this.translation?.setTarget(lang, this.timeline.position);
+    this.call?.translation?.setTarget(lang, this.timeline.position);
     languages.update(lang);
     if (this.init.settings.sendUpdated) this.sendControl('updated', {});
   }
@@ -510,7 +486,7 @@ export class AudioHookSession {
     this.enter('closing');
     if ('shutdown' in by) this.log.info({ position: this.timeline.position }, 'session ending: server shutting down');
     const deadline = performance.now() + this.init.settings.closeFlushTimeoutMs;
-    const flushed = Promise.all(this.channels.map((c) => c.flush())).then(() => this.translation?.idle());
+    const flushed = this.call ? this.call.finish() : Promise.resolve();
     const drained = this.withTimeout(flushed, this.init.settings.closeFlushTimeoutMs, 'engine flush at close').then(() =>
       this.queue.drain(Math.max(0, deadline - performance.now())),
     );
@@ -531,7 +507,7 @@ export class AudioHookSession {
   private emitTranscript(entity: TranscriptEntity, isFinal: boolean): void {
     if (!this.rules.events) return;
     const out = { entity, isFinal, producedAt: this.frameArrivedAt ?? performance.now() };
-    if (this.translation) this.translation.submit(out);
+    if (this.call) this.call.submit(out);
     else this.enqueueTranscript(out);
   }
 
@@ -576,7 +552,7 @@ export class AudioHookSession {
     this.endReason = `disconnect:${reason}`;
     this.sendControl('disconnect', { reason, info: info.slice(0, 200) });
     this.log.info({ reason, info, wasOpen }, 'session disconnecting');
-    this.releaseEngines();
+    this.call?.release();
     const dropped = this.queue.disableEvents();
     if (dropped > 0) {
       this.log.warn({ dropped }, 'transcript events not delivered: session disconnected');
@@ -592,14 +568,6 @@ export class AudioHookSession {
 
   // ---- lifecycle --------------------------------------------------------------------------
 
-  private flushChannels(why: string): void {
-    for (const ch of this.channels) this.flushChannel(ch, why);
-  }
-
-  private flushChannel(ch: ChannelPipeline, why: string): void {
-    ch.flush().catch((err: unknown) => this.log.warn({ err, channel: ch.channelId, why }, 'engine flush failed'));
-  }
-
   private armIdleTimer(): void {
     const idle = this.init.settings.idleTimeoutMs;
     const due = this.lastActivity + idle - Date.now();
@@ -614,19 +582,6 @@ export class AudioHookSession {
       }
       this.armIdleTimer();
     }, Math.max(due, 10));
-  }
-
-  private releaseEngines(): void {
-    this.translation?.dispose();
-    const channels = this.channels;
-    this.channels = [];
-    for (const ch of channels) {
-      const c = ch.counters;
-      this.engineCounts.restarts += c.restarts;
-      this.engineCounts.rotations += c.rotations;
-      this.engineCounts.lostSamples += c.lostSamples;
-      void ch.close();
-    }
   }
 
   private finish(reason: string, endTransport = false): void {
@@ -650,11 +605,8 @@ export class AudioHookSession {
         interimsShed: this.queue.droppedInterims,
         framesDropped: this.framesDropped,
         maxPositionDrift: Math.round(this.maxPositionDrift * 1000) / 1000,
-        engineRestarts: this.engineCounts.restarts,
-        engineRotations: this.engineCounts.rotations,
+        ...(this.call?.summary() ?? { engineRestarts: 0, engineRotations: 0, audioNotTranscribedMs: 0 }),
         ...(this.failedOverTo ? { failedOverTo: this.failedOverTo } : {}),
-        audioNotTranscribedMs: Math.round((this.engineCounts.lostSamples * 1000) / SAMPLE_RATE),
-        ...(this.translation ? { translation: this.translation.counts } : {}),
       },
       'session ended',
     );
