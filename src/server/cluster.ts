@@ -9,15 +9,15 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
-import type { ClusterLink, RunningServer, WorkerReport } from './server.js';
+import type { ClusterLink, FiguresKind, RunningServer, WorkerReport } from './server.js';
 import { onStopSignals } from './signals.js';
 import { mergeReports } from './stats.js';
 
 /** Messages between the primary and its workers. */
 type Message =
-  | { type: 'audiohook:collect'; id: number } // worker → primary: everyone's figures, please
-  | { type: 'audiohook:collected'; id: number; metrics: string; stats: Awaited<ReturnType<ClusterLink['collect']>>['stats'] }
-  | { type: 'audiohook:report'; id: number } // primary → each worker: your figures
+  | { type: 'audiohook:collect'; id: number; kind: FiguresKind } // worker → primary: everyone's figures, please
+  | { type: 'audiohook:collected'; id: number; body: string }
+  | { type: 'audiohook:report'; id: number; kind: FiguresKind } // primary → each worker: your figures
   | { type: 'audiohook:reported'; id: number; report: WorkerReport }
   | { type: 'audiohook:drain' }; // primary → each worker: shut down gracefully
 
@@ -86,7 +86,7 @@ export function runPrimary({ workers, log }: PrimaryOptions): void {
   });
 
   cluster.on('message', (worker: Worker, message: Message) => {
-    if (message?.type === 'audiohook:collect') void collect(worker, message.id);
+    if (message?.type === 'audiohook:collect') void collect(worker, message.id, message.kind);
     else if (message?.type === 'audiohook:reported') {
       const pending = pendingReports.get(message.id);
       if (!pending) return;
@@ -96,19 +96,19 @@ export function runPrimary({ workers, log }: PrimaryOptions): void {
     }
   });
 
-  async function collect(asker: Worker, id: number): Promise<void> {
-    const reports = await gather();
-    const answer: Message = {
-      type: 'audiohook:collected',
-      id,
-      metrics: await AggregatorRegistry.aggregate(reports.map((r) => r.metrics)).metrics(),
-      stats: { ...mergeReports(reports.map((r) => r.stats)), workers: reports.length },
-    };
-    if (asker.isConnected()) asker.send(answer);
+  async function collect(asker: Worker, id: number, kind: FiguresKind): Promise<void> {
+    const reports = await gather(kind);
+    const metrics = reports.flatMap((r) => (r.kind === 'metrics' ? [r.metrics] : []));
+    const stats = reports.flatMap((r) => (r.kind === 'stats' ? [r.stats] : []));
+    const body =
+      kind === 'metrics'
+        ? await AggregatorRegistry.aggregate(metrics).metrics()
+        : JSON.stringify({ ...mergeReports(stats), workers: stats.length });
+    if (asker.isConnected()) asker.send({ type: 'audiohook:collected', id, body } satisfies Message);
   }
 
-  /** Every live worker's report (those that answer in time). */
-  function gather(): Promise<WorkerReport[]> {
+  /** Every live worker's report of one kind (those that answer in time). */
+  function gather(kind: FiguresKind): Promise<WorkerReport[]> {
     const id = nextReport++;
     const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
     return new Promise((resolve) => {
@@ -120,7 +120,7 @@ export function runPrimary({ workers, log }: PrimaryOptions): void {
         resolve(reports);
       };
       pendingReports.set(id, { reports, waiting: live.length, done });
-      for (const w of live) w.send({ type: 'audiohook:report', id } satisfies Message);
+      for (const w of live) w.send({ type: 'audiohook:report', id, kind } satisfies Message);
       if (live.length === 0) done();
     });
   }
@@ -148,14 +148,14 @@ export function joinCluster(drain: () => void): { link: ClusterLink; serve(serve
   process.on('message', (message: Message) => {
     if (message?.type === 'audiohook:collected') waiting.get(message.id)?.(message);
     else if (message?.type === 'audiohook:report' && server) {
-      void server.report().then((report) => process.send?.({ type: 'audiohook:reported', id: message.id, report } satisfies Message));
+      void server.report(message.kind).then((report) => process.send?.({ type: 'audiohook:reported', id: message.id, report } satisfies Message));
     } else if (message?.type === 'audiohook:drain') drain();
   });
   // The primary is gone (killed): nothing supervises this worker any more.
   process.on('disconnect', drain);
 
   const link: ClusterLink = {
-    collect() {
+    collect(kind) {
       const id = nextId++;
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -165,9 +165,9 @@ export function joinCluster(drain: () => void): { link: ClusterLink; serve(serve
         waiting.set(id, (answer) => {
           clearTimeout(timer);
           waiting.delete(id);
-          resolve({ metrics: answer.metrics, stats: answer.stats });
+          resolve(answer.body);
         });
-        process.send?.({ type: 'audiohook:collect', id } satisfies Message);
+        process.send?.({ type: 'audiohook:collect', id, kind } satisfies Message);
       });
     },
   };

@@ -15,17 +15,19 @@ import { AudioHookSession, CLIENT_GRACE_MS, type SessionInit } from '../session/
 import type { TranslationService } from '../translation/service.js';
 import type { Registry } from 'prom-client';
 import type { UpgradeRejection } from './prometheus.js';
-import { ServerStats, type StatsReport, type StatsSnapshot } from './stats.js';
+import { ServerStats, type StatsReport } from './stats.js';
 
-/** One worker's figures, as the cluster primary gathers them. */
-export interface WorkerReport {
-  metrics: Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
-  stats: StatsReport;
-}
+/** The two sets of figures: Prometheus text (/metrics) and the JSON of /stats. */
+export type FiguresKind = 'metrics' | 'stats';
 
-/** In cluster mode: every worker's figures at once (see cluster.ts). */
+/** One worker's figures of one kind, as the cluster primary gathers them. */
+export type WorkerReport =
+  | { kind: 'metrics'; metrics: Awaited<ReturnType<Registry['getMetricsAsJSON']>> }
+  | { kind: 'stats'; stats: StatsReport };
+
+/** In cluster mode: every worker's figures of one kind at once, as the body to serve (see cluster.ts). */
 export interface ClusterLink {
-  collect(): Promise<{ metrics: string; stats: StatsSnapshot }>;
+  collect(kind: FiguresKind): Promise<string>;
 }
 
 export interface RunningServer {
@@ -37,8 +39,8 @@ export interface RunningServer {
   drain(graceMs: number): Promise<void>;
   /** Drops everything at once and stops listening. */
   close(): Promise<void>;
-  /** This process's figures, for the cluster primary. */
-  report(): Promise<WorkerReport>;
+  /** This process's figures of one kind, for the cluster primary. */
+  report(kind: FiguresKind): Promise<WorkerReport>;
 }
 
 export interface ServerDeps {
@@ -183,13 +185,13 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   }
 
   async function statsAnswer(): Promise<{ type: string; body: string }> {
-    const snapshot = deps.cluster ? (await deps.cluster.collect()).stats : stats.snapshot(statsExtra());
-    return { type: 'application/json', body: JSON.stringify(snapshot) };
+    const body = deps.cluster ? await deps.cluster.collect('stats') : JSON.stringify(stats.snapshot(statsExtra()));
+    return { type: 'application/json', body };
   }
 
   async function metricsAnswer(): Promise<{ type: string; body: string }> {
     const registry = stats.prometheus.registry;
-    const body = deps.cluster ? (await deps.cluster.collect()).metrics : await registry.metrics();
+    const body = deps.cluster ? await deps.cluster.collect('metrics') : await registry.metrics();
     return { type: registry.contentType, body };
   }
 
@@ -332,8 +334,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       http.closeAllConnections();
       stats.dispose();
     },
-    async report() {
-      return { metrics: await stats.prometheus.registry.getMetricsAsJSON(), stats: stats.report(statsExtra()) };
+    async report(kind) {
+      // Only the kind asked for: a /stats snapshot also starts a new event-loop delay window.
+      if (kind === 'metrics') return { kind, metrics: await stats.prometheus.registry.getMetricsAsJSON() };
+      return { kind, stats: stats.report(statsExtra()) };
     },
   };
 }
