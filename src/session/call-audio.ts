@@ -71,7 +71,8 @@ export class CallAudio {
   /** Starts (or, after a release, never again) a pipeline per channel, recognizing in `language`. */
   start(language: string): void {
     if (this.released) return;
-    const { decision, o } = { decision: this.o.decision, o: this.o };
+    const o = this.o;
+    const decision = o.decision;
     this.channels = Array.from(
       { length: this.channelCount },
       (_, channelId) =>

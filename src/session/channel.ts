@@ -120,7 +120,8 @@ export class ChannelPipeline {
   private lastAnswerAt = Date.now();
   private samplesAtLastAnswer = 0;
   private stallTimer: NodeJS.Timeout | undefined;
-  private flushing = false;
+  /** Flushes under way (a pause's and a close's may overlap). */
+  private flushing = 0;
 
   constructor(private readonly options: ChannelOptions) {
     this.activeLanguage = options.language;
@@ -190,7 +191,7 @@ export class ChannelPipeline {
    * replacement flushed in its turn, so what was said is still recognized.
    */
   async flush(): Promise<void> {
-    this.flushing = true;
+    this.flushing += 1;
     this.lastAnswerAt = Date.now(); // a stall during the flush counts from its start
     try {
       for (let attempt = 0; attempt < FLUSH_ATTEMPTS && !this.closed; attempt++) {
@@ -213,7 +214,7 @@ export class ChannelPipeline {
         // The stream failed during the flush: flush its replacement (restarting at once if need be).
       }
     } finally {
-      this.flushing = false;
+      this.flushing -= 1;
     }
   }
 
@@ -452,7 +453,7 @@ export class ChannelPipeline {
     const entry = this.current;
     if (this.closed || !entry || this.samplesPushed === this.samplesAtLastAnswer) return;
     const silentMs = Date.now() - this.lastAnswerAt;
-    if (silentMs < (this.flushing ? Math.min(stallMs, FLUSH_STALL_MS) : stallMs)) return;
+    if (silentMs < (this.flushing > 0 ? Math.min(stallMs, FLUSH_STALL_MS) : stallMs)) return;
     this.handleError(entry, new EngineError(`no answer from the engine for ${Math.round(silentMs / 1000)} s`, 'unavailable', true));
   }
 }
