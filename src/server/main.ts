@@ -38,7 +38,6 @@ if (cluster.isPrimary && config.workers > 1) runPrimary({ workers: config.worker
 else await serve(config, log);
 
 async function serve(config: Config, log: Logger): Promise<void> {
-  const primary = cluster.isPrimary;
   // From the start: a stop asked for during start-up (a signal, or the primary's drain) is not
   // lost; it is carried out once the server is up.
   let stopAsked: string | undefined;
@@ -54,12 +53,12 @@ async function serve(config: Config, log: Logger): Promise<void> {
     process.exit(1);
   });
   const member = cluster.isWorker ? joinCluster(() => shutdown('primary asked')) : undefined;
-  if (!config.apiKeys && primary) {
-    log.warn('authentication DISABLED: no GENESYS_API_KEY / GENESYS_API_KEYS set (development only; refused when NODE_ENV=production)');
-  }
-  const engines = await createConfiguredEngines(config, log);
   // Said once per instance, not once per worker.
   const say = cluster.isWorker && cluster.worker?.id !== 1 ? () => {} : (fn: () => void) => fn();
+  if (!config.apiKeys) {
+    say(() => log.warn('authentication DISABLED: no GENESYS_API_KEY / GENESYS_API_KEYS set (development only; refused when NODE_ENV=production)'));
+  }
+  const engines = await createConfiguredEngines(config, log);
   say(() => {
     for (const engine of engines.engines) for (const warning of engine.warnings ?? []) log.warn({ engine: engine.name }, warning);
     for (const [name, why] of Object.entries(config.unconfiguredEngines)) {
