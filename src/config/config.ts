@@ -14,6 +14,7 @@ import { openaiEnv, openaiSetup, type OpenAIEngineOptions } from '../engines/ope
 import { localEnv, localSetup, type LocalEngineOptions } from '../engines/local/options.js';
 import { normalizeLanguageTag } from '../protocol/language.js';
 import { translationEnv, translationSetup, type TranslationOptions } from '../translation/options.js';
+import { voiceBotEnv, voiceBotSetup, type VoiceBotOptions } from '../voicebot/options.js';
 
 const base64Secret = z
   .string()
@@ -81,6 +82,7 @@ const envSchema = z.object({
   ...localEnv,
   ...segmenterEnv,
   ...translationEnv,
+  ...voiceBotEnv,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -129,6 +131,8 @@ export interface Config {
   utterance: Required<SegmenterOptions>;
   /** Vendor engines the product has but this server is not configured for, with why. */
   unconfiguredEngines: Record<string, string>;
+  /** Voice-bot sessions (Audio Connector): their path, bots, turn and barge-in settings. */
+  voiceBot: VoiceBotOptions;
   /** Translation with Gemini, when configured (else why not). */
   translation: { configured: true; options: TranslationOptions } | { configured: false; reason: string };
 }
@@ -196,6 +200,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   else if (translation.options.timeoutMs >= e.CLOSE_FLUSH_TIMEOUT_MS) {
     problems.push(`TRANSLATION_TIMEOUT_MS: must be shorter than CLOSE_FLUSH_TIMEOUT_MS (${e.CLOSE_FLUSH_TIMEOUT_MS}), so the last translations leave before closed`);
   }
+  const voiceBot = voiceBotSetup(e, production);
+  problems.push(...voiceBot.problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -236,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     engines,
     unconfiguredEngines,
     utterance: segmenterSetup(e),
+    voiceBot: voiceBot.options,
     translation: translation.configured ? { configured: true, options: translation.options } : { configured: false, reason: translation.reason },
   };
 }

@@ -47,3 +47,13 @@ export const hostPort = z
  * and which problems (set but wrong values) must stop start-up.
  */
 export type Setup<T> = { configured: true; options: T } | { configured: false; reason: string; problems: string[] };
+
+/** A URL on this machine or a private network (plain http to it does not cross the internet). */
+export function isLocalUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || /^(10|192\.168|172\.(1[6-9]|2\d|3[01]))\./.test(host);
+  } catch {
+    return false;
+  }
+}

@@ -13,6 +13,10 @@ import type { EngineRegistry } from '../engines/registry.js';
 import { authenticateUpgrade } from '../protocol/auth.js';
 import { AudioHookSession, CLIENT_GRACE_MS, type SessionInit } from '../session/session.js';
 import type { TranslationService } from '../translation/service.js';
+import type { SynthesizerRegistry } from '../synthesis/types.js';
+import { handleDemoBotHttp } from '../voicebot/bot/demo.js';
+import { connectorIdOf } from '../voicebot/options.js';
+import { createVoiceBotService, type VoiceBotService } from '../voicebot/service.js';
 import type { Registry } from 'prom-client';
 import type { UpgradeRejection } from './prometheus.js';
 import { ServerStats, type StatsReport } from './stats.js';
@@ -52,6 +56,10 @@ export interface ServerDeps {
   nowSeconds?: () => number;
   /** Set in a cluster worker: /metrics and /stats then answer for all workers. */
   cluster?: ClusterLink;
+  /** Speech synthesis for voice-bot sessions (AUDIO_CONNECTOR_PATH); without it they are refused at `open`. */
+  synthesizers?: SynthesizerRegistry;
+  /** The bots' HTTP client (tests inject one). */
+  fetch?: typeof fetch;
 }
 
 /** After `closed`, a client that keeps the socket open is cut off after this long. */
@@ -76,6 +84,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     eventsQueued,
     draining: () => draining,
   });
+  let voiceBotService: () => VoiceBotService = () => {
+    throw new Error('voice bots are not ready before the server listens');
+  };
   let pendingUpgrades = 0;
   let rejectionsPending = 0;
   let ready = false;
@@ -140,6 +151,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
       res.end(JSON.stringify(body));
     };
+    // The demo FAQ bot (development, no bot configured): voice-bot sessions call it like any bot.
+    if (path === DEMO_BOT_PATH && config.voiceBot.demoBot) return handleDemoBotHttp(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, { error: 'method not allowed' });
     if (path === '/health') return reply(200, { status: 'ok' });
     if (path === '/ready') {
@@ -160,7 +173,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       );
       return;
     }
-    if (path === config.path) return reply(426, { error: 'upgrade required' });
+    if (path === config.path || connectorIdOf(path, config.voiceBot.path) !== undefined) return reply(426, { error: 'upgrade required' });
     reply(404, { error: 'not found' });
   }
 
@@ -208,7 +221,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const started = Date.now();
     socket.on('error', () => socket.destroy());
-    if (pathOf(req.url) !== config.path) return reject(socket, 404, 'Not Found', 'not_found');
+    const path = pathOf(req.url);
+    // The transcription path, or a voice bot's: AUDIO_CONNECTOR_PATH/<Architect's connector id>.
+    const connectorId = path === config.path ? undefined : connectorIdOf(path, config.voiceBot.path);
+    if (path !== config.path && connectorId === undefined) return reject(socket, 404, 'Not Found', 'not_found');
     if (!ready || draining) return reject(socket, 503, 'Service Unavailable', 'draining');
     if (sessions.size + pendingUpgrades >= config.maxSessions) {
       log.warn({ sessions: sessions.size, max: config.maxSessions }, 'upgrade refused: at capacity');
@@ -247,12 +263,22 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     socket.once('close', uncount);
     wss.handleUpgrade(req, socket, head, (ws) => {
       uncount();
-      attach(ws, auth.sessionId, auth.organizationId, auth.correlationId);
+      attach(ws, auth.sessionId, auth.organizationId, auth.correlationId, connectorId);
     });
   }
 
-  function attach(ws: WebSocket, sessionId: string, organizationId: string, correlationId: string): void {
-    const sessionLog = log.child({ sessionId, orgId: organizationId, correlationId });
+  function attach(ws: WebSocket, sessionId: string, organizationId: string, correlationId: string, connectorId: string | undefined): void {
+    const sessionLog = log.child({ sessionId, orgId: organizationId, correlationId, ...(connectorId !== undefined ? { connectorId } : {}) });
+    const writable = () => {
+      if (ws.readyState !== ws.OPEN) return false;
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        // A client that stops reading while we keep answering it would grow this without bound.
+        sessionLog.warn({ bufferedAmount: ws.bufferedAmount }, 'client is not reading its socket; cutting it off');
+        ws.terminate();
+        return false;
+      }
+      return true;
+    };
     const session: AudioHookSession = new AudioHookSession({
       id: sessionId,
       organizationId,
@@ -263,17 +289,14 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       metrics: stats,
       transport: {
         send: (text) => {
-          if (ws.readyState !== ws.OPEN) return;
-          if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-            // A client that stops reading while we keep answering it would grow this without bound.
-            sessionLog.warn({ bufferedAmount: ws.bufferedAmount }, 'client is not reading its socket; cutting it off');
-            ws.terminate();
-            return;
-          }
-          ws.send(text);
+          if (writable()) ws.send(text);
+        },
+        sendBinary: (frame) => {
+          if (writable()) ws.send(frame, { binary: true });
         },
         end: () => ws.terminate(),
       },
+      ...(connectorId !== undefined ? { voiceBot: { connectorId, service: voiceBotService() } } : {}),
       onEnd: () => {
         sessions.delete(session);
         if (ws.readyState === ws.OPEN) {
@@ -303,6 +326,13 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   });
   ready = true;
   const port = (http.address() as AddressInfo).port;
+  // The bots are known once the port is (the demo bot is called on it).
+  const voiceBots: VoiceBotService = createVoiceBotService(config.voiceBot, deps.synthesizers ?? noSynthesizers, {
+    demoUrl: config.voiceBot.demoBot ? `http://127.0.0.1:${port}${DEMO_BOT_PATH}` : undefined,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
+  voiceBotService = () => voiceBots;
+  if (config.voiceBot.demoBot) log.info({ path: config.voiceBot.path }, 'no bot configured: voice-bot sessions talk to the demo FAQ bot');
   const hostForUrl = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   log.info({ port, host: config.host, path: config.path, engines: engines.available }, 'listening');
 
@@ -341,6 +371,16 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     },
   };
 }
+
+/** Where the demo FAQ bot answers (development only, when no bot is configured). */
+const DEMO_BOT_PATH = '/demo-bot';
+
+const noSynthesizers: SynthesizerRegistry = {
+  available: [],
+  defaultName: 'none',
+  resolve: () => ({ ok: false, reason: 'this server was started without speech synthesis' }),
+  close: async () => {},
+};
 
 function pathOf(url: string | undefined): string {
   const q = (url ?? '/').indexOf('?');

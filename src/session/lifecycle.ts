@@ -145,6 +145,19 @@ export const RULES = {
   },
 } as const satisfies Record<SessionState, StateRules>;
 
+/**
+ * Voice-bot sessions (Audio Connector): the same lifecycle, but keys and playback reports are
+ * handled while the conversation runs. On the transcription path they stay ignored.
+ */
+const BOT_MESSAGES = { dtmf: 'handle', playback_started: 'handle', playback_completed: 'handle' } as const;
+export const VOICE_BOT_RULES = {
+  ...RULES,
+  active: { ...RULES.active, messages: { ...RULES.active.messages, ...BOT_MESSAGES } },
+  paused: { ...RULES.paused, messages: { ...RULES.paused.messages, ...BOT_MESSAGES } },
+} as const satisfies Record<SessionState, StateRules>;
+
+export type LifecycleTable = typeof RULES | typeof VOICE_BOT_RULES;
+
 /** Why a violation happened in a state, for the `disconnect` info. */
 export function violationInfo(state: SessionState, type: ClientMessageType): string {
   return state === 'awaiting-open' ? `expected open, got ${type}` : `duplicate ${type}`;

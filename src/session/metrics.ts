@@ -5,7 +5,9 @@
 /** How a session ended, for counting (a small fixed set: metric labels stay few). */
 export type SessionOutcome = 'closed' | 'completed' | 'error' | 'refused' | 'dropped';
 
-export interface SessionMetrics {
+import type { VoiceBotMetrics } from '../voicebot/conversation.js';
+
+export interface SessionMetrics extends VoiceBotMetrics {
   sessionOpened(info: { probe: boolean; engine: string; openToOpenedMs: number }): void;
   /** engine: undefined when the session never got past `open`. */
   sessionEnded(info: { probe: boolean; engine: string | undefined; outcome: SessionOutcome; reason: string }): void;

@@ -101,6 +101,17 @@ export class OutboundQueue {
     this.opts.send(type, parameters);
   }
 
+  /**
+   * An event that must not wait (a voice bot's `barge_in`): sent at once, ahead of anything
+   * queued, taking a token when there is one so the queue behind it still keeps the rate.
+   */
+  sendNow(parameters: object): void {
+    if (this.disabled || this.disposed) return;
+    this.refill(Date.now());
+    if (this.tokens >= 1 - EPSILON) this.tokens -= 1;
+    this.emit(parameters);
+  }
+
   enqueueEvent(event: OutboundEvent): void {
     if (this.disabled || this.disposed) return;
     const key = event.coalesceKey;

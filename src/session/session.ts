@@ -14,13 +14,14 @@ import {
   parseClientMessage,
   serializeServerMessage,
   type ClientMessage,
+  type OpenParameters,
   type ServerMessageType,
 } from '../protocol/messages.js';
 import type { TranscriptEntity } from '../transcript/types.js';
 import { CallAudio } from './call-audio.js';
 import { isProbe, negotiateOpen } from './open.js';
 import { noMetrics, type SessionMetrics } from './metrics.js';
-import { outcomeOf, RULES, violationInfo, type SessionState } from './lifecycle.js';
+import { outcomeOf, RULES, VOICE_BOT_RULES, violationInfo, type SessionState, type StateRules } from './lifecycle.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { StreamTimeline } from './timeline.js';
 import { EngineError, type SpeechEngine } from '../engines/types.js';
@@ -28,6 +29,8 @@ import type { TranslationService } from '../translation/service.js';
 import type { TranscriptOut } from '../translation/session.js';
 import { isProblem, parseLanguage } from './custom-config.js';
 import { RecognitionLanguage } from './recognition-language.js';
+import { VoiceBotConversation } from '../voicebot/conversation.js';
+import type { BotPlan, VoiceBotService } from '../voicebot/service.js';
 
 export interface SessionSettings {
   /** SUPPORTED_LANGUAGES when set. */
@@ -51,6 +54,8 @@ export interface SessionSettings {
 
 export interface SessionTransport {
   send(text: string): void;
+  /** A binary frame (voice-bot sessions: the bot's audio). */
+  sendBinary?(frame: Uint8Array): void;
   /** Ends the connection (after `closed`, or when the client never answers a disconnect). */
   end(): void;
 }
@@ -67,6 +72,8 @@ export interface SessionInit {
   translation?: { service: TranslationService; contextUtterances: number } | { unavailable: string };
   /** Called once when the session has released everything. */
   onEnd?(reason: string): void;
+  /** A voice-bot session (Audio Connector): the connector id from its path, and the bots. */
+  voiceBot?: { connectorId: string; service: VoiceBotService };
 }
 
 /** How long a client gets to answer `disconnect` with `close`, and to drop the socket after `closed`. */
@@ -75,8 +82,12 @@ const POSITION_DRIFT_WARN_SECONDS = 1;
 
 export class AudioHookSession {
   private state: SessionState = 'awaiting-open';
-  /** RULES[state].audio, kept at hand: it is read for every audio frame. */
-  private audioRule: (typeof RULES)[SessionState]['audio'] = RULES['awaiting-open'].audio;
+  /** The lifecycle of this kind of session: transcription, or voice bot. */
+  private readonly table: Readonly<Record<SessionState, StateRules>>;
+  /** The rules' audio entry for the state, kept at hand: it is read for every audio frame. */
+  private audioRule: StateRules['audio'] = RULES['awaiting-open'].audio;
+  /** A voice-bot session's conversation (from `open`). */
+  private bot: VoiceBotConversation | undefined;
   /** Called when the session leaves its current state (see whileIn). */
   private leaving: (() => void) | undefined;
   /** How to release what was acquired (timers, queue, engine streams, translation), by what acquired it; run at the end. */
@@ -113,6 +124,7 @@ export class AudioHookSession {
   constructor(private readonly init: SessionInit) {
     this.log = init.log;
     this.metrics = init.metrics ?? noMetrics;
+    this.table = init.voiceBot ? VOICE_BOT_RULES : RULES;
     const rl = init.settings.rateLimit;
     this.queue = new OutboundQueue({
       ratePerSecond: rl.perSecond,
@@ -138,14 +150,14 @@ export class AudioHookSession {
 
   /** The rules of the current state (lifecycle.ts). */
   private get rules() {
-    return RULES[this.state];
+    return this.table[this.state];
   }
 
   /** The one place the state changes, along the table's edges only. */
   private enter(next: SessionState): void {
-    if (!(RULES[this.state].next as readonly SessionState[]).includes(next)) throw new Error(`session state ${this.state} cannot go to ${next}`);
+    if (!(this.table[this.state].next as readonly SessionState[]).includes(next)) throw new Error(`session state ${this.state} cannot go to ${next}`);
     this.state = next;
-    this.audioRule = RULES[next].audio;
+    this.audioRule = this.table[next].audio;
     const leaving = this.leaving;
     this.leaving = undefined;
     leaving?.();
@@ -265,6 +277,7 @@ export class AudioHookSession {
       const n = call.route(frame);
       this.timeline.advance(n);
       this.frameArrivedAt = undefined;
+      this.bot?.callerAudio(frame, call.format, call.channelCount, Date.now());
       return;
     }
     if (audio === 'violation') return this.protocolError('audio before open', 'audio-state');
@@ -308,6 +321,7 @@ export class AudioHookSession {
       case 'resumed':
         this.timeline.addGap(msg.parameters.discarded);
         if (this.state === 'paused') this.enter('active');
+        this.bot?.resume();
         this.log.info({ discarded: msg.parameters.discarded, position: this.timeline.position }, 'session resumed');
         this.languages?.clientResumed();
         return;
@@ -319,9 +333,13 @@ export class AudioHookSession {
         return this.handleUpdate(msg.parameters.language);
       case 'error':
         return this.handleClientError(msg.parameters);
-      default:
-        // dtmf, playback_started/completed: the table ignores them (Audio Connector messages).
-        this.log.debug({ type: msg.type }, 'ignored client message');
+      // Audio Connector messages: only a voice-bot session's table lets them through.
+      case 'dtmf':
+        return this.bot?.digit(msg.parameters.digit);
+      case 'playback_started':
+        return this.bot?.playbackStarted();
+      case 'playback_completed':
+        return this.bot?.playbackCompleted();
     }
   }
 
@@ -367,6 +385,13 @@ export class AudioHookSession {
       return this.disconnect(decision.reason, decision.info);
     }
     const { media, engine } = decision;
+    // A voice-bot session serves its connector's bot, or says which connector it does not know.
+    const voiceBot = this.init.voiceBot;
+    const botPlan = voiceBot && !this.probe ? voiceBot.service.plan(voiceBot.connectorId) : undefined;
+    if (botPlan && !botPlan.ok) {
+      this.log.warn({ connectorId: voiceBot?.connectorId }, `open refused: ${botPlan.info}`);
+      return this.disconnect('error', botPlan.info);
+    }
     this.engineName = engine.name;
     // startPaused: the client starts paused; a `resume` follows the `update` that brings a language the engine serves.
     const startPaused = decision.opened['startPaused'] === true;
@@ -420,6 +445,42 @@ export class AudioHookSession {
       onFailover: (from, to, error) => this.engineFailedOver(from, to, error),
     });
     languages.start();
+    if (botPlan?.ok && voiceBot) this.startConversation(botPlan.plan, voiceBot, p, languages.language);
+  }
+
+  /** A voice-bot session, once `opened` is out: the bot's greeting, then the turns (voicebot/). */
+  private startConversation(plan: BotPlan, voiceBot: NonNullable<SessionInit['voiceBot']>, p: OpenParameters, language: string): void {
+    const participant = p.participant;
+    this.bot = new VoiceBotConversation({
+      request: {
+        sessionId: this.init.id,
+        conversationId: p.conversationId,
+        connectorId: voiceBot.connectorId,
+        language,
+        inputVariables: p.inputVariables ?? {},
+        caller: { ani: participant?.ani ?? '', aniName: participant?.aniName ?? '', dnis: participant?.dnis ?? '' },
+      },
+      bot: plan.client,
+      synthesizer: plan.synthesizer,
+      voice: plan.voice,
+      options: voiceBot.service.options,
+      sendAudio: (frame) => {
+        if (this.rules.events) this.init.transport.sendBinary?.(frame);
+      },
+      sendEvent: (entity, urgent) => {
+        if (!this.rules.events) return;
+        const parameters = { entities: [entity] };
+        if (urgent) this.queue.sendNow(parameters);
+        else this.queue.enqueueEvent({ parameters, isFinal: true });
+      },
+      complete: (outputVariables) => this.disconnect('completed', undefined, outputVariables),
+      fail: (info) => this.disconnect('error', info),
+      log: this.log,
+      metrics: this.metrics,
+    });
+    this.own(() => this.bot?.release());
+    this.log.info({ connectorId: voiceBot.connectorId, bot: plan.endpoint.format, synthesizer: plan.synthesizer.name }, 'voice bot started');
+    this.bot.start();
   }
 
   /** Said once per session however many channels move (each moves on its own failure). */
@@ -436,6 +497,7 @@ export class AudioHookSession {
     if (this.state !== 'active') return;
     this.enter('paused');
     this.log.info({ position: this.timeline.position }, 'session paused');
+    this.bot?.pause();
     this.call?.flushAll('pause');
   }
 
@@ -466,6 +528,7 @@ export class AudioHookSession {
       const ms = p.retryAfter !== undefined ? p.retryAfter * 1000 : this.init.settings.rateLimit.defaultRetryAfterMs;
       this.log.warn({ code: p.code, retryAfterMs: ms, queued: this.queue.queued }, 'client rate-limited us; holding events');
       this.metrics.clientRateLimited(this.queue.holdFor(ms));
+      this.bot?.holdAudio(ms);
       return;
     }
     if (/event messages are not allowed/i.test(p.message)) {
@@ -485,6 +548,7 @@ export class AudioHookSession {
   private async endCall(by: { clientClose: true } | { shutdown: string }): Promise<void> {
     this.enter('closing');
     if ('shutdown' in by) this.log.info({ position: this.timeline.position }, 'session ending: server shutting down');
+    this.bot?.hangup('shutdown' in by ? 'shutdown' : 'hangup');
     const deadline = performance.now() + this.init.settings.closeFlushTimeoutMs;
     const flushed = this.call ? this.call.finish() : Promise.resolve();
     const drained = this.withTimeout(flushed, this.init.settings.closeFlushTimeoutMs, 'engine flush at close').then(() =>
@@ -506,6 +570,11 @@ export class AudioHookSession {
 
   private emitTranscript(entity: TranscriptEntity, isFinal: boolean): void {
     if (!this.rules.events) return;
+    if (this.bot) {
+      // A voice bot's caller: the words go to the bot, not to Genesys.
+      const best = entity.data.alternatives[0];
+      return this.bot.transcript(best?.interpretations[0]?.transcript ?? '', best?.confidence, isFinal);
+    }
     const out = { entity, isFinal, producedAt: this.frameArrivedAt ?? performance.now() };
     if (this.call) this.call.submit(out);
     else this.enqueueTranscript(out);
@@ -545,13 +614,19 @@ export class AudioHookSession {
     this.disconnect('error', info);
   }
 
-  private disconnect(reason: 'completed' | 'unauthorized' | 'error', info: string): void {
+  private disconnect(reason: 'completed' | 'unauthorized' | 'error', info: string | undefined, outputVariables?: Record<string, string>): void {
     if (!this.rules.disconnect) return;
     const wasOpen = this.state !== 'awaiting-open';
     this.enter('disconnecting');
     this.endReason = `disconnect:${reason}`;
-    this.sendControl('disconnect', { reason, info: info.slice(0, 200) });
+    this.sendControl('disconnect', {
+      reason,
+      ...(info !== undefined ? { info: info.slice(0, 200) } : {}),
+      ...(outputVariables ? { outputVariables } : {}),
+    });
     this.log.info({ reason, info, wasOpen }, 'session disconnecting');
+    if (reason === 'error') this.bot?.hangup('error');
+    this.bot?.release();
     this.call?.release();
     const dropped = this.queue.disableEvents();
     if (dropped > 0) {

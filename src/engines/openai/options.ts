@@ -3,7 +3,7 @@
  * engine's options built from it. The utterance buffer's own settings come from kit/options.ts.
  */
 import { z } from 'zod';
-import { bool, csv, intIn, type Setup } from '../../config/env.js';
+import { bool, csv, intIn, isLocalUrl, type Setup } from '../../config/env.js';
 import { DEFAULT_ARTIFACTS } from './map.js';
 
 export const openaiEnv = {
@@ -52,7 +52,7 @@ export type OpenAISetup = Setup<OpenAIEngineOptions>;
  */
 export function openaiSetup(e: OpenAIEnv, production: boolean): OpenAISetup {
   const problems: string[] = [];
-  if (e.OPENAI_BASE_URL && production && e.OPENAI_BASE_URL.startsWith('http://') && !isLocal(e.OPENAI_BASE_URL)) {
+  if (e.OPENAI_BASE_URL && production && e.OPENAI_BASE_URL.startsWith('http://') && !isLocalUrl(e.OPENAI_BASE_URL)) {
     problems.push('OPENAI_BASE_URL: plain http to a remote host is not allowed when NODE_ENV=production (call audio would cross the network unencrypted)');
   }
   if (problems.length > 0) return { configured: false, reason: problems.join('; '), problems };
@@ -75,13 +75,4 @@ export function openaiSetup(e: OpenAIEnv, production: boolean): OpenAISetup {
       artifacts: artifacts.length === 1 && artifacts[0]?.toLowerCase() === 'none' ? [] : artifacts,
     },
   };
-}
-
-function isLocal(url: string): boolean {
-  try {
-    const host = new URL(url).hostname;
-    return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || /^(10|192\.168|172\.(1[6-9]|2\d|3[01]))\./.test(host);
-  } catch {
-    return false;
-  }
 }

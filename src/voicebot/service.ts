@@ -1,0 +1,57 @@
+/**
+ * What the server needs for voice-bot sessions: the bot of each connector id (one HTTP client per
+ * bot) and the synthesizers. A session asks it at `open` whether its connector can be served.
+ */
+import type { SpeechSynthesizer, SynthesizerRegistry } from '../synthesis/types.js';
+import type { BotClient, BotEndpoint } from './bot/types.js';
+import { createBotClient } from './bot/webhook.js';
+import { botFor, type VoiceBotOptions } from './options.js';
+
+export interface BotPlan {
+  endpoint: BotEndpoint;
+  client: BotClient;
+  synthesizer: SpeechSynthesizer;
+  voice: string | undefined;
+}
+
+export interface VoiceBotService {
+  readonly options: VoiceBotOptions;
+  /** The bot and synthesizer for a connector id, or the `disconnect` info that says why not. */
+  plan(connectorId: string): { ok: true; plan: BotPlan } | { ok: false; info: string };
+}
+
+export function createVoiceBotService(
+  options: VoiceBotOptions,
+  synthesizers: SynthesizerRegistry,
+  deps: { demoUrl?: string | undefined; fetch?: typeof fetch } = {},
+): VoiceBotService {
+  const clients = new Map<BotEndpoint, BotClient>();
+  const clientFor = (endpoint: BotEndpoint) => {
+    let client = clients.get(endpoint);
+    if (!client) {
+      client = createBotClient(endpoint, { timeoutMs: options.botTimeoutMs, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+      clients.set(endpoint, client);
+    }
+    return client;
+  };
+  // The demo bot's endpoint is made once so that its client is too.
+  const demo = deps.demoUrl ? deps.demoUrl : undefined;
+  const demoCache = new Map<string, BotEndpoint>();
+  return {
+    options,
+    plan(connectorId) {
+      let endpoint = botFor(options, connectorId, demo);
+      if (!endpoint) {
+        const name = connectorId === '' ? 'no connector id' : `unknown connector id '${connectorId.slice(0, 64)}'`;
+        return { ok: false, info: `${name}: no bot is configured for it (BOTS, BOT_WEBHOOK_URL)` };
+      }
+      if (!options.bots.has(connectorId) && !options.defaultBot && demo) {
+        endpoint = demoCache.get(demo) ?? endpoint;
+        demoCache.set(demo, endpoint);
+      }
+      const synth = synthesizers.resolve(endpoint.tts);
+      if (!synth.ok) return { ok: false, info: `speech synthesis not available: ${synth.reason}` };
+      return { ok: true, plan: { endpoint, client: clientFor(endpoint), synthesizer: synth.synthesizer, voice: endpoint.voice } };
+    },
+  };
+}
