@@ -15,6 +15,7 @@ import { localEnv, localSetup, type LocalEngineOptions } from '../engines/local/
 import { normalizeLanguageTag } from '../protocol/language.js';
 import { translationEnv, translationSetup, type TranslationOptions } from '../translation/options.js';
 import { voiceBotEnv, voiceBotSetup, type VoiceBotOptions } from '../voicebot/options.js';
+import { synthesisEnv, synthesisSetup, type SynthesisOptions } from '../synthesis/options.js';
 
 const base64Secret = z
   .string()
@@ -83,6 +84,7 @@ const envSchema = z.object({
   ...segmenterEnv,
   ...translationEnv,
   ...voiceBotEnv,
+  ...synthesisEnv,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -133,6 +135,8 @@ export interface Config {
   unconfiguredEngines: Record<string, string>;
   /** Voice-bot sessions (Audio Connector): their path, bots, turn and barge-in settings. */
   voiceBot: VoiceBotOptions;
+  /** Speech synthesis for the bots' prompts (TTS_PROVIDER and each synthesizer's settings). */
+  synthesis: SynthesisOptions;
   /** Translation with Gemini, when configured (else why not). */
   translation: { configured: true; options: TranslationOptions } | { configured: false; reason: string };
 }
@@ -202,6 +206,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const voiceBot = voiceBotSetup(e, production);
   problems.push(...voiceBot.problems);
+  const synthesis = synthesisSetup(e, production);
+  problems.push(...synthesis.problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -243,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     unconfiguredEngines,
     utterance: segmenterSetup(e),
     voiceBot: voiceBot.options,
+    synthesis: synthesis.options,
     translation: translation.configured ? { configured: true, options: translation.options } : { configured: false, reason: translation.reason },
   };
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createConfiguredEngines } from '../engines/configured.js';
 import { createConfiguredTranslation } from '../translation/configured.js';
+import { createSynthesizers } from '../synthesis/registry.js';
 import { joinCluster, runPrimary } from './cluster.js';
 import { createLogger } from './logger.js';
 import { onStopSignals } from './signals.js';
@@ -75,7 +76,8 @@ async function serve(config: Config, log: Logger): Promise<void> {
     say(() => log.info(`translation not configured: ${why}`));
   }
 
-  const server = await startServer(config, { engines, log, ...(translation ? { translation } : {}), ...(member ? { cluster: member.link } : {}) }).catch(
+  const synthesizers = await createSynthesizers(config.synthesis, log);
+  const server = await startServer(config, { engines, log, synthesizers, ...(translation ? { translation } : {}), ...(member ? { cluster: member.link } : {}) }).catch(
     (err: NodeJS.ErrnoException) => {
       log.fatal({ code: err.code, port: config.port, host: config.host }, `cannot listen: ${err.message}`);
       process.exit(1);
@@ -87,6 +89,7 @@ async function serve(config: Config, log: Logger): Promise<void> {
       .drain(config.shutdownGraceMs)
       .then(() => server.close())
       .then(() => engines.close())
+      .then(() => synthesizers.close())
       .then(() => process.exit(0));
   if (stopAsked) stop();
 }

@@ -479,7 +479,7 @@ export class AudioHookSession {
       metrics: this.metrics,
     });
     this.own(() => this.bot?.release());
-    this.log.info({ connectorId: voiceBot.connectorId, bot: plan.endpoint.format, synthesizer: plan.synthesizer.name }, 'voice bot started');
+    this.log.info({ bot: plan.endpoint.format, synthesizer: plan.synthesizer.name }, 'voice bot started');
     this.bot.start();
   }
 
