@@ -1,8 +1,9 @@
 #!/bin/sh
-# Installs the offline speech engine (Debian's pocketsphinx 0.8 and its US English model) where
-# it can: as root with apt-get. Idempotent and quiet when already installed. It never fails: the
-# server starts without the engine and says so.
-#   --with-test-tools  also flite and sox, which the tests use to make speech
+# Installs the offline speech engine (Debian's pocketsphinx 0.8 and its US English model) and the
+# offline speech synthesizer (flite, the voice bot's default TTS) where it can: as root with
+# apt-get. Idempotent and quiet when already installed. It never fails: the server starts without
+# them and says so.
+#   --with-test-tools  also sox, which the tests use to make speech
 #   --check            only report what is missing, never apt-get (a production start that was
 #                      already built must not reach the network; images install it at build time)
 # AUDIOHOOK_SKIP_SYSTEM_PACKAGES=1, or npm's --offline (npm_config_offline=true), act as --check.
@@ -11,6 +12,7 @@ set -u
 binary=/usr/bin/pocketsphinx_batch
 model=/usr/share/pocketsphinx/model/en-us
 packages="pocketsphinx pocketsphinx-en-us"
+synth_packages="flite"
 need_tools=no
 check_only=no
 [ "${AUDIOHOOK_SKIP_SYSTEM_PACKAGES:-}" = 1 ] && check_only=yes
@@ -24,11 +26,13 @@ for arg in "$@"; do
 done
 
 have_engine() { [ -x "$binary" ] && [ -f "$model/en-us/mdef" ] && [ -f "$model/en-us.lm.bin" ] && [ -f "$model/cmudict-en-us.dict" ]; }
-have_tools() { command -v flite >/dev/null 2>&1 && command -v sox >/dev/null 2>&1; }
+have_synth() { command -v flite >/dev/null 2>&1; }
+have_tools() { command -v sox >/dev/null 2>&1; }
 
 missing=""
 have_engine || missing="$packages"
-[ "$need_tools" = yes ] && ! have_tools && missing="$missing flite sox"
+have_synth || missing="$missing $synth_packages"
+[ "$need_tools" = yes ] && ! have_tools && missing="$missing sox"
 [ -z "$missing" ] && exit 0
 
 if [ "$check_only" = no ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -38,8 +42,8 @@ if [ "$check_only" = no ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null
      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
     exit 0
   fi
-  echo "install-offline-engine: apt-get failed; the server starts without the offline engine" >&2
+  echo "install-offline-engine: apt-get failed; the server starts without the offline engine and flite" >&2
   exit 0
 fi
-echo "install-offline-engine: offline engine not installed; install it with: sudo apt-get install$(printf ' %s' $missing)" >&2
+echo "install-offline-engine: offline engine or flite not installed; install with: sudo apt-get install$(printf ' %s' $missing)" >&2
 exit 0

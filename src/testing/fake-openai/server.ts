@@ -5,10 +5,15 @@
  * `include[]=logprobs`), JSON `{text}` otherwise, `verbose_json` with `words` for word
  * timestamps. What it "hears" is a function of the request; faults are injected on demand and
  * every request is recorded.
+ *
+ * `POST /v1/audio/speech` (text to speech) too: JSON validated as OpenAI does, and for
+ * `response_format: pcm` 24 kHz s16le speech made by `flite` (upsampled), streamed in pieces of
+ * an odd byte count so clients meet samples split across chunks.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseWav } from '../../audio/wav.js';
+import { parseWav, resampleLinear, writeWav } from '../../audio/wav.js';
+import { runFlite } from '../../synthesis/flite/index.js';
 
 export interface FakeTranscriptionRequest {
   /** 0-based, in arrival order (failed ones included). */
@@ -35,7 +40,15 @@ export interface FakeHearing {
   delayMs?: number;
 }
 
-export type FakeFault = { kind: 'rate-limit'; retryAfterMs?: number } | { kind: 'server-error' } | { kind: 'hang' } | { kind: 'unauthorized' } | { kind: 'bad-request'; code?: string } | { kind: 'insufficient-quota' };
+export interface FakeSpeechRequest {
+  index: number;
+  authorization: string | undefined;
+  /** The JSON body as sent. */
+  body: Record<string, unknown>;
+}
+
+/** `truncate`: a speech answer that stops halfway (connection dropped). */
+export type FakeFault = { kind: 'truncate' } | { kind: 'rate-limit'; retryAfterMs?: number } | { kind: 'server-error' } | { kind: 'hang' } | { kind: 'unauthorized' } | { kind: 'bad-request'; code?: string } | { kind: 'insufficient-quota' };
 
 export interface FakeOpenAIOptions {
   /** Default 0 (any free port). */
@@ -46,12 +59,15 @@ export interface FakeOpenAIOptions {
   apiKey?: string | null;
   /** Default: a queued text if any, else `utterance N` (N = 1 + answered requests). */
   hear?: (request: FakeTranscriptionRequest) => string | FakeHearing;
+  /** Speech answers: flite voice (default kal16), piece size (default 4801 bytes) and pause between pieces (default 5 ms). */
+  speech?: { fliteBinary?: string; voice?: string; chunkBytes?: number; chunkDelayMs?: number };
 }
 
 export interface FakeOpenAI {
   /** Base URL for the SDK, ending in `/v1`. */
   readonly baseURL: string;
   readonly requests: FakeTranscriptionRequest[];
+  readonly speechRequests: FakeSpeechRequest[];
   /** Requests received (recorded or not). */
   readonly received: number;
   /** Texts the next successful requests hear, in order. */
@@ -85,6 +101,7 @@ export function fakeTokens(text: string): string[] {
 export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
   const apiKey = options.apiKey === undefined ? 'test-key' : options.apiKey;
   const requests: FakeTranscriptionRequest[] = [];
+  const speechRequests: FakeSpeechRequest[] = [];
   const queued: (string | FakeHearing)[] = [];
   const faults: FakeFault[] = [];
   let answered = 0;
@@ -92,7 +109,72 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
 
   const hear = options.hear ?? (() => queued.shift() ?? `utterance ${answered + 1}`);
 
+  const SPEECH_FORMATS = ['mp3', 'opus', 'aac', 'flac', 'wav', 'pcm'];
+  async function handleSpeech(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const authorization = req.headers.authorization;
+    const index = received++;
+    if (apiKey !== null && authorization !== `Bearer ${apiKey}`) return apiError(res, 401, 'Incorrect API key provided', 'invalid_request_error', 'invalid_api_key');
+    let body: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      body = parsed as Record<string, unknown>;
+    } catch {
+      return apiError(res, 400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
+    }
+    if (options.record !== false) speechRequests.push({ index, authorization, body });
+    const invalid = (param: string, message: string) => json(res, 400, { error: { message, type: 'invalid_request_error', param, code: 'invalid_value' } });
+    if (typeof body['model'] !== 'string' || body['model'] === '') return invalid('model', "Missing required parameter: 'model'.");
+    if (typeof body['input'] !== 'string' || body['input'] === '') return invalid('input', "Missing required parameter: 'input'.");
+    if (body['input'].length > 4096) return invalid('input', "Invalid 'input': string too long. Expected a string with maximum length 4096.");
+    if (typeof body['voice'] !== 'string' || body['voice'] === '') return invalid('voice', "Missing required parameter: 'voice'.");
+    const format = body['response_format'] ?? 'mp3';
+    if (typeof format !== 'string' || !SPEECH_FORMATS.includes(format)) return invalid('response_format', `Invalid value for 'response_format': '${String(format)}'.`);
+    if (format !== 'pcm' && format !== 'wav') return invalid('response_format', `This fake makes only pcm and wav, not '${format}'.`);
+
+    const fault = faults.shift();
+    if (fault && fault.kind !== 'truncate') return answerFault(res, fault);
+    const wav = await runFlite(options.speech?.fliteBinary ?? 'flite', options.speech?.voice ?? 'kal16', body['input'], AbortSignal.timeout(30_000));
+    const pcm = resampleLinear(new Int16Array(wav.data.buffer.slice(wav.data.byteOffset, wav.data.byteOffset + wav.data.byteLength)), wav.sampleRate, 24_000);
+    const bytes = new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+    const audio = format === 'wav' ? writeWav({ sampleRate: 24_000, channels: 1, format: 'L16', data: bytes }) : bytes;
+    res.writeHead(200, { 'content-type': format === 'wav' ? 'audio/wav' : 'audio/pcm', 'transfer-encoding': 'chunked' });
+    const size = options.speech?.chunkBytes ?? 4801;
+    const end = fault ? Math.floor(audio.length / 2) : audio.length;
+    for (let at = 0; at < end; at += size) {
+      if (res.destroyed) return;
+      res.write(audio.subarray(at, Math.min(end, at + size)));
+      await new Promise((r) => setTimeout(r, options.speech?.chunkDelayMs ?? 5));
+    }
+    if (fault) return void res.destroy();
+    res.end();
+  }
+
+  function answerFault(res: ServerResponse, fault: FakeFault): void {
+    switch (fault.kind) {
+      case 'rate-limit':
+        return apiError(res, 429, 'Rate limit reached', 'requests', 'rate_limit_exceeded', {
+          'retry-after-ms': String(fault.retryAfterMs ?? 10),
+          'retry-after': String(Math.ceil((fault.retryAfterMs ?? 10) / 1000)),
+        });
+      case 'insufficient-quota':
+        return apiError(res, 429, 'You exceeded your current quota', 'insufficient_quota', 'insufficient_quota');
+      case 'server-error':
+      case 'truncate':
+        return apiError(res, 500, 'The server had an error', 'server_error', null);
+      case 'unauthorized':
+        return apiError(res, 401, 'Incorrect API key provided', 'invalid_request_error', 'invalid_api_key');
+      case 'bad-request':
+        return apiError(res, 400, 'Invalid request', 'invalid_request_error', fault.code ?? 'invalid_value');
+      case 'hang':
+        return; // never answers; the client's timeout ends it (close() drops the socket)
+    }
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'POST' && req.url?.split('?')[0] === '/v1/audio/speech') return handleSpeech(req, res);
     if (req.method !== 'POST' || req.url?.split('?')[0] !== '/v1/audio/transcriptions') return apiError(res, 404, 'not found', 'invalid_request_error', null);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -133,25 +215,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     if (options.record !== false) requests.push(request);
 
     const fault = faults.shift();
-    if (fault) {
-      switch (fault.kind) {
-        case 'rate-limit':
-          return apiError(res, 429, 'Rate limit reached', 'requests', 'rate_limit_exceeded', {
-            'retry-after-ms': String(fault.retryAfterMs ?? 10),
-            'retry-after': String(Math.ceil((fault.retryAfterMs ?? 10) / 1000)),
-          });
-        case 'insufficient-quota':
-          return apiError(res, 429, 'You exceeded your current quota', 'insufficient_quota', 'insufficient_quota');
-        case 'server-error':
-          return apiError(res, 500, 'The server had an error', 'server_error', null);
-        case 'unauthorized':
-          return apiError(res, 401, 'Incorrect API key provided', 'invalid_request_error', 'invalid_api_key');
-        case 'bad-request':
-          return apiError(res, 400, 'Invalid request', 'invalid_request_error', fault.code ?? 'invalid_value');
-        case 'hang':
-          return; // never answers; the client's timeout ends it (close() drops the socket)
-      }
-    }
+    if (fault) return answerFault(res, fault);
 
     const heard = hear(request);
     const hearing: FakeHearing = typeof heard === 'string' ? { text: heard } : heard;
@@ -205,6 +269,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   return {
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
+    speechRequests,
     get received() {
       return received;
     },

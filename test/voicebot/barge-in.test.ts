@@ -1,0 +1,104 @@
+/**
+ * Barge-in through the real server and the Genesys-like caller: speech over a prompt stops the
+ * bot's audio within the lead plus a frame and sends exactly one `barge_in`; a click does
+ * nothing; a key commits at once; the bot is told how much of the prompt the caller heard.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSimulatedEngine } from '../../src/engines/simulated/index.js';
+import type { BotRequest } from '../../src/voicebot/bot/types.js';
+import type { VoiceBotCallResult } from '../../src/cli/voicebot/report.js';
+import { call, callOptions, canSynthesize, click, sample, startScriptedBot, startVoiceBotServer, step } from './call-helpers.js';
+
+const LONG_PROMPT =
+  'Thank you for calling the demo line. Our opening hours are from nine in the morning until five in the afternoon, Monday to Friday. You can also visit our office in the city centre.';
+
+/** Arrival of the last bot frame before `t` (seconds since open), and when it finished playing. */
+function botAudioAround(result: VoiceBotCallResult, prompt = 1) {
+  const p = result.prompts.find((x) => x.index === prompt)!;
+  return p;
+}
+
+describe.skipIf(!canSynthesize)('barge-in', () => {
+  let bot: Awaited<ReturnType<typeof startScriptedBot>>;
+  let server: Awaited<ReturnType<typeof startVoiceBotServer>>;
+  beforeAll(async () => {
+    bot = await startScriptedBot((req: BotRequest) => {
+      if (req.event === 'start') return { say: [LONG_PROMPT] };
+      // A bot that thinks a while: the cut prompt and the answer stay apart for the caller.
+      return sleep(1500).then(() => ({ say: ['Okay.'], end: true, outputVariables: { heard: String(req.bargeIn?.heardMs ?? -1) } }));
+    });
+    // A click is not speech to the engine either (it needs 300 ms of sound to start a word).
+    server = await startVoiceBotServer(
+      { BOTS: JSON.stringify({ demo: { url: bot.url } }), DTMF_INTER_DIGIT_MS: '500' },
+      createSimulatedEngine({ endSilenceMs: 300, minSpeechMs: 300 }),
+    );
+  });
+  afterAll(async () => {
+    await server.close();
+    await bot.close();
+  });
+
+  it('caller speech mid-prompt stops the audio within the lead plus one frame, with one barge_in', async () => {
+    bot.requests.length = 0;
+    const speech = sample('hours.wav');
+    const result = await call(callOptions(server.url('demo'), [step({ trigger: { kind: 'prompt-start' }, delay: 2, play: speech })]));
+    expect(result.failure).toBeUndefined();
+    expect(result.protocolErrors).toEqual([]);
+    expect(result.bargeIns).toBe(1);
+    const played = result.events.find((e) => e.who === 'caller' && e.type === 'play')!;
+    const prompt = botAudioAround(result);
+    // The prompt is ~10 s: it was cut. Its audio ended (as the caller hears it) at most the
+    // barge-in's first stage (200 ms of speech, plus the VAD's 20 ms frames and the speech's
+    // own onset in the file), the lead (3 frames) and one frame after the caller began.
+    expect(prompt.seconds).toBeLessThan(6);
+    const onset = leadingSilenceSeconds(speech.pcm);
+    expect(prompt.end - (played.t + onset)).toBeLessThanOrEqual(0.2 + 0.1 + 0.6 + 0.2);
+    // The bot is told what the caller heard of the prompt.
+    const turn = bot.requests.find((r) => r.event === 'utterance')!;
+    expect(turn.bargeIn).toBeDefined();
+    expect(turn.bargeIn!.heardMs).toBeGreaterThan(1500);
+    expect(turn.bargeIn!.heardMs).toBeLessThan(turn.bargeIn!.promptMs);
+    expect(turn.bargeIn!.heardText.length).toBeGreaterThan(0);
+    expect(LONG_PROMPT.startsWith(turn.bargeIn!.heardText)).toBe(true);
+    expect(result.disconnect?.reason).toBe('completed');
+  }, 60_000);
+
+  it('a 150 ms click over the prompt does nothing', async () => {
+    bot.requests.length = 0;
+    const result = await call(
+      callOptions(server.url('demo'), [
+        step({ trigger: { kind: 'prompt-start' }, delay: 2, play: click(150) }),
+        step({ trigger: { kind: 'prompt' }, hangup: true }),
+      ]),
+    );
+    expect(result.protocolErrors).toEqual([]);
+    expect(result.bargeIns).toBe(0);
+    // The whole prompt played, in one piece.
+    expect(result.prompts.length).toBe(1);
+    expect(result.prompts[0]!.seconds).toBeGreaterThan(8);
+    expect(bot.requests.map((r) => r.event)).toEqual(['start', 'end']);
+    expect(bot.requests[1]!.reason).toBe('hangup');
+  }, 60_000);
+
+  it('a key mid-prompt barges in at once and becomes the next turn', async () => {
+    bot.requests.length = 0;
+    const result = await call(callOptions(server.url('demo'), [step({ trigger: { kind: 'prompt-start' }, delay: 2, dtmf: '1' })]));
+    expect(result.protocolErrors).toEqual([]);
+    expect(result.bargeIns).toBe(1);
+    const sent = result.events.find((e) => e.who === 'caller' && e.type === 'dtmf')!;
+    const barge = result.events.find((e) => e.type === 'barge_in')!;
+    expect(barge.t - sent.t).toBeLessThan(0.3);
+    expect(result.prompts[0]!.end - sent.t).toBeLessThanOrEqual(0.6 + 0.2 + 0.1);
+    const turn = bot.requests.find((r) => r.event === 'dtmf')!;
+    expect(turn.digits).toBe('1');
+    expect(turn.bargeIn!.heardMs).toBeGreaterThan(1500);
+  }, 60_000);
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Seconds before the first sample above −30 dBFS (flite's own lead-in). */
+function leadingSilenceSeconds(pcm: Int16Array): number {
+  const i = pcm.findIndex((v) => Math.abs(v) > 1000);
+  return i < 0 ? 0 : i / 8000;
+}
