@@ -10,12 +10,34 @@ export const DEFAULT_URL = 'ws://127.0.0.1:8080/audiohook';
 /** Sent when no key is configured: servers with authentication disabled accept any key. */
 export const PLACEHOLDER_API_KEY = 'simulator-api-key';
 
+export const DEFAULT_VOICEBOT_URL = 'ws://127.0.0.1:8080/audioconnector/demo';
+
+/** `voicebot`: plays the caller to a voice bot the way Genesys Audio Connector does (src/cli/voicebot/). */
+export const VOICEBOT_USAGE = `voicebot options (plus --url, --api-key, --client-secret, --org-id, --language as above):
+  --url URL                  Audio Connector endpoint (default ${DEFAULT_VOICEBOT_URL})
+  --connector ID             replaces the last path segment of the URL (the Architect connector id)
+  --var NAME=VALUE           open.inputVariables (repeatable)
+  --ani NUMBER --dnis NUMBER caller and called numbers (participant ani/dnis)
+  --script FILE              caller script: {"steps":[{"after":"prompt"|"prompt-start"|SEC, "delay"?:SEC,
+                             "timeout"?:SEC, "play"?:"x.wav", "dtmf"?:"12#", "hangup"?:true}]}; without it
+                             each <turn.wav> (8 kHz mono µ-law or PCM16) is said after a prompt, then hang up
+  --record OUT.wav           write the bot's audio (8 kHz µ-law, on the call's timeline)
+  --no-playback-events       do not send playback_started / playback_completed
+  --max-seconds SEC          hang up after SEC seconds (default 120)
+  --max-lead-ms MS           how far the bot audio may run ahead of real time (default 1000)
+  --prompt-timeout SEC       how long a step waits for a prompt (default 15)
+  --expect-no-audio          any binary audio from the server is a finding
+  --strict                   findings about the bot audio and events fail the run (exit 1)
+  --json                     one JSON summary object at the end instead of the live lines`;
+
 export const USAGE = `Usage:
   audiohook-connector simulate [options] <call.wav>          stream one call, print transcripts
   audiohook-connector simulate --probe [options]             connection probe, print supported languages
   audiohook-connector simulate --sessions N [--rate R] [--loop --duration SEC] <call.wav>   load test
 
-  (from a checkout: npm run simulate -- [options] <call.wav>)
+  audiohook-connector voicebot [options] [--script script.json | <turn.wav>...]   call a voice bot (Audio Connector)
+
+  (from a checkout: npm run simulate -- [options] <call.wav>, npm run voicebot -- [options] …)
 
 Connection:
   --url URL                  AudioHook endpoint (default ${DEFAULT_URL})
@@ -44,7 +66,9 @@ Output:
   --quiet                    no live transcripts, only the summary
   -h, --help                 this text
 
-Exit status: 0 ok, 1 session failure or server protocol violation, 2 usage error.`;
+Exit status: 0 ok, 1 session failure or server protocol violation, 2 usage error.
+
+${VOICEBOT_USAGE}`;
 
 export interface SimulateOptions {
   mode: 'call' | 'probe' | 'load';

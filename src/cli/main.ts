@@ -2,6 +2,7 @@
 /** `audiohook-connector <command>`: the Genesys-like command-line client. */
 import { USAGE } from './args.js';
 import { EXIT_USAGE, simulate } from './simulate.js';
+import { voicebot } from './voicebot/command.js';
 
 const [command, ...rest] = process.argv.slice(2);
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -11,7 +12,7 @@ if (command === undefined || command === '--help' || command === '-h' || command
   out(USAGE);
   process.exit(command === undefined ? EXIT_USAGE : 0);
 }
-if (command !== 'simulate') {
+if (command !== 'simulate' && command !== 'voicebot') {
   err(`error: unknown command '${command}'\n\n${USAGE}`);
   process.exit(EXIT_USAGE);
 }
@@ -24,6 +25,6 @@ process.on('SIGINT', () => {
   abort.abort();
 });
 
-const code = await simulate(rest, { out, err, signal: abort.signal });
+const code = await (command === 'voicebot' ? voicebot : simulate)(rest, { out, err, signal: abort.signal });
 // Let stdout drain before exiting (pipes are asynchronous).
 process.stdout.write('', () => process.exit(code));
