@@ -101,3 +101,40 @@ describe.skipIf(!canSynthesize)('voice-bot turns', () => {
     await sleep(10);
   }, 30_000);
 });
+
+describe.skipIf(!canSynthesize)('voice-bot hold', () => {
+  let bot: Awaited<ReturnType<typeof startScriptedBot>>;
+  let server: Awaited<ReturnType<typeof startVoiceBotServer>>;
+  beforeAll(async () => {
+    bot = await startScriptedBot((req) =>
+      req.event === 'start'
+        ? { say: ['Please hold the line while I look up your account. This will only take a moment.'] }
+        : { say: ['Goodbye.'], end: true, outputVariables: { last: req.event } },
+    );
+    server = await startVoiceBotServer({ BOTS: JSON.stringify({ main: { url: bot.url } }), BOT_NO_INPUT_SECONDS: '1' });
+  });
+  afterAll(async () => {
+    await server.close();
+    await bot.close();
+  });
+
+  it('pause freezes the bot audio and the timers; resume continues the prompt where it stopped', async () => {
+    const result = await call(callOptions(server.url('main'), [step({ trigger: { kind: 'prompt-start' }, delay: 1.5, hold: 3 })]));
+    expect(result.protocolErrors).toEqual([]);
+    const paused = result.events.find((e) => e.type === 'paused')!;
+    const resumed = result.events.find((e) => e.type === 'resumed')!;
+    expect(resumed.t - paused.t).toBeGreaterThanOrEqual(2.9);
+    // Nothing was sent during the hold (beyond what was in flight), and the prompt went on after it.
+    // The caller hears the prompt in two parts (before and after the hold), then the goodbye.
+    expect(result.prompts.length).toBe(3);
+    expect(result.prompts[0]!.seconds + result.prompts[1]!.seconds).toBeGreaterThan(4);
+    expect(result.prompts[1]!.start).toBeGreaterThanOrEqual(resumed.t);
+    const sentDuringHold = result.frameArrivals.filter((t) => t > paused.t + 0.05 && t < resumed.t).length;
+    expect(sentDuringHold).toBe(0);
+    expect(result.frameArrivals.some((t) => t > resumed.t)).toBe(true);
+    // The no-input timer (1 s) did not run during the hold: the bot heard no_input only after the prompt.
+    const noInput = bot.requests.find((r) => r.event === 'no_input');
+    expect(noInput).toBeDefined();
+    expect(result.disconnect).toEqual({ reason: 'completed', outputVariables: { last: 'no_input' } });
+  }, 60_000);
+});

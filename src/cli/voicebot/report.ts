@@ -63,6 +63,8 @@ export interface VoiceBotCallResult {
   turns: TurnLatency[];
   playback: { started: number; completed: number };
   dtmfSent: number;
+  /** Arrival of each bot frame, seconds since open. */
+  frameArrivals: number[];
   callerSeconds: number;
   events: CallEvent[];
   /** The bot's audio on the call timeline (8 kHz µ-law); not part of the JSON output. */
@@ -90,6 +92,7 @@ export interface ResultInput {
   played?: readonly PlayedStep[];
   playback?: { started: number; completed: number };
   dtmfSent?: number;
+  frameArrivals?: number[];
   callerSeconds?: number;
   /** Wall-clock ms of the call's time 0 (when `open` went out). */
   t0?: number;
@@ -165,6 +168,7 @@ export function buildResult(i: ResultInput): VoiceBotCallResult {
     turns,
     playback: i.playback ?? { started: 0, completed: 0 },
     dtmfSent: i.dtmfSent ?? 0,
+    frameArrivals: i.frameArrivals ?? [],
     callerSeconds: i.callerSeconds ?? 0,
     events: i.events ?? [],
     recording: i.tracker?.recording() ?? new Uint8Array(0),

@@ -95,6 +95,8 @@ export async function runVoiceBotCall(options: VoiceBotCallOptions, io: VoiceBot
   const events: CallEvent[] = [];
   const botTurnResponses: Array<Record<string, unknown>> = [];
   let bargeIns = 0;
+  /** When each bot frame arrived, seconds since open. */
+  const frameArrivals: number[] = [];
   const t0 = performance.now();
 
   const log = (at: number, who: Who, type: string, text: string, data?: Record<string, unknown>): void => {
@@ -107,7 +109,10 @@ export async function runVoiceBotCall(options: VoiceBotCallOptions, io: VoiceBot
     sendFrame: (frame) => {
       if (ws.readyState === ws.OPEN) ws.send(frame);
     },
-    send: (type, p) => void send(type, p),
+    send: (type, p) => {
+      send(type, p);
+      log(performance.now(), 'caller', type, type === 'paused' ? '⏸ on hold' : '⏵ back from hold');
+    },
   });
 
   const send = (type: ClientMessageType, parameters: object): number => {
@@ -310,7 +315,10 @@ export async function runVoiceBotCall(options: VoiceBotCallOptions, io: VoiceBot
     if (isBinary) {
       // Genesys stops playing at disconnect; such audio is never heard.
       if (disconnect) audioAfterDisconnect += 1;
-      else if (state === 'open') tracker.frame(data, now);
+      else if (state === 'open') {
+        tracker.frame(data, now);
+        frameArrivals.push(Math.round(now - t0) / 1000);
+      }
       else if (state === 'opening') checker.violation('binary audio before opened', 409);
       return;
     }
@@ -359,6 +367,7 @@ export async function runVoiceBotCall(options: VoiceBotCallOptions, io: VoiceBot
     playback,
     dtmfSent,
     callerSeconds: caller.framesSent * 0.2,
+    frameArrivals,
     t0,
   });
 }

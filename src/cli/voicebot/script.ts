@@ -4,7 +4,7 @@
  * a call never starts on a script that would fail half-way.
  *
  *   { "steps": [ { "after": "prompt" | "prompt-start" | <seconds>, "delay"?: s, "timeout"?: s,
- *                  "play"?: "file.wav", "dtmf"?: "12#", "hangup"?: true }, … ] }
+ *                  "play"?: "file.wav", "dtmf"?: "12#", "hold"?: s, "hangup"?: true }, … ] }
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
@@ -39,6 +39,8 @@ export interface ScriptStep {
   play?: CallerAudio;
   dtmf?: string;
   hangup: boolean;
+  /** Put the call on hold for this many seconds (`paused`, no audio, then `resumed`), as Genesys does. */
+  hold?: number;
 }
 
 export interface VoiceBotScript {
@@ -46,7 +48,7 @@ export interface VoiceBotScript {
 }
 
 const DTMF_DIGITS = /^[0-9*#A-D]+$/;
-const STEP_KEYS = new Set(['after', 'delay', 'timeout', 'play', 'dtmf', 'hangup', 'comment']);
+const STEP_KEYS = new Set(['after', 'delay', 'timeout', 'play', 'dtmf', 'hold', 'hangup', 'comment']);
 
 /** An 8 kHz mono WAV (PCM16 or µ-law) as PCM16; anything else is refused with the fix. */
 export function callerAudioFromWav(name: string, bytes: Uint8Array): CallerAudio {
@@ -97,17 +99,19 @@ function parseStep(raw: unknown, i: number, baseDir: string): RawStep {
   if (after === 'prompt' || after === 'prompt-start') trigger = { kind: after };
   else if (typeof after === 'number' && Number.isFinite(after)) trigger = { kind: 'seconds', seconds: after };
   else throw new ScriptError(`${where}: "after" must be "prompt", "prompt-start" or a number of seconds, got ${JSON.stringify(after)}`);
-  const seconds = (key: 'delay' | 'timeout'): number | undefined => {
+  const seconds = (key: 'delay' | 'timeout' | 'hold'): number | undefined => {
     const v = raw[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (key === 'timeout' && v === 0)) {
-      throw new ScriptError(`${where}: "${key}" must be a ${key === 'timeout' ? 'positive' : 'non-negative'} number of seconds`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (key !== 'delay' && v === 0)) {
+      throw new ScriptError(`${where}: "${key}" must be a ${key !== 'delay' ? 'positive' : 'non-negative'} number of seconds`);
     }
     return v;
   };
   const step: RawStep = { trigger, delay: seconds('delay') ?? 0, hangup: false };
   const timeout = seconds('timeout');
   if (timeout !== undefined) step.timeout = timeout;
+  const hold = seconds('hold');
+  if (hold !== undefined) step.hold = hold;
   if (raw.play !== undefined) {
     if (typeof raw.play !== 'string' || raw.play === '') throw new ScriptError(`${where}: "play" must be a file name`);
     step.playPath = resolve(baseDir, raw.play);
@@ -122,8 +126,8 @@ function parseStep(raw: unknown, i: number, baseDir: string): RawStep {
     if (typeof raw.hangup !== 'boolean') throw new ScriptError(`${where}: "hangup" must be true or false`);
     step.hangup = raw.hangup;
   }
-  if (step.playPath === undefined && step.dtmf === undefined && !step.hangup) {
-    throw new ScriptError(`${where}: does nothing (give "play", "dtmf" or "hangup")`);
+  if (step.playPath === undefined && step.dtmf === undefined && step.hold === undefined && !step.hangup) {
+    throw new ScriptError(`${where}: does nothing (give "play", "dtmf", "hold" or "hangup")`);
   }
   return step;
 }

@@ -48,6 +48,7 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner {
   let prevStart = 0;
   let prevEnd = 0;
   let hangupAt: number | undefined;
+  let resumeAt: number | undefined;
   /** Set once a prompt step starts waiting: the prompt it waits for, and until when. */
   let armed: { target: number; since: number; deadline: number } | undefined;
 
@@ -89,6 +90,12 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner {
       [...step.dtmf].forEach((digit, k) => digits.push({ digit, at: now + k * DTMF_INTERVAL_MS }));
       end = Math.max(end, now + step.dtmf.length * DTMF_INTERVAL_MS);
     }
+    if (step.hold !== undefined) {
+      // On hold: Genesys sends `paused`, stops the audio, and later `resumed` with the gap.
+      opts.caller.serverPause();
+      resumeAt = now + step.hold * 1000;
+      end = Math.max(end, resumeAt);
+    }
     if (step.hangup) hangupAt = end;
     prevStart = start;
     prevEnd = end;
@@ -111,6 +118,10 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner {
       while (digits.length > 0 && now >= (digits[0] as { at: number }).at) {
         const d = digits.shift() as { digit: string; at: number };
         opts.sendDtmf(d.digit, now);
+      }
+      if (resumeAt !== undefined && now >= resumeAt) {
+        resumeAt = undefined;
+        opts.caller.serverResume();
       }
       if (hangupAt !== undefined && now >= hangupAt) {
         hangupAt = undefined;
