@@ -7,6 +7,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
+import { createConfiguredEngines } from '../../src/engines/configured.js';
 import { createEngineRegistry } from '../../src/engines/registry.js';
 import { createSimulatedEngine } from '../../src/engines/simulated/index.js';
 import type { SpeechEngine } from '../../src/engines/types.js';
@@ -54,7 +55,8 @@ export async function startScriptedBot(reply: (req: BotRequest) => Partial<BotRe
   };
 }
 
-export async function startVoiceBotServer(env: Record<string, string>, engine?: SpeechEngine) {
+/** `engine`: the one engine sessions get (simulated by default), or 'configured' for the server's own (the offline default). */
+export async function startVoiceBotServer(env: Record<string, string>, engine?: SpeechEngine | 'configured') {
   const config = loadConfig({
     HOST: '127.0.0.1',
     PORT: '0',
@@ -64,9 +66,11 @@ export async function startVoiceBotServer(env: Record<string, string>, engine?: 
     ...env,
   });
   const log = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
-  const eng = countingEngine(engine ?? createSimulatedEngine({ endSilenceMs: 300 }));
+  const configured = engine === 'configured' ? await createConfiguredEngines(config, log) : undefined;
+  const eng = countingEngine(engine === 'configured' || !engine ? createSimulatedEngine({ endSilenceMs: 300 }) : engine);
+  const engines = configured ?? createEngineRegistry([eng], eng.name);
   const synthesizers = await createSynthesizers(config.synthesis, log);
-  const server = await startServer(config, { engines: createEngineRegistry([eng], eng.name), log, synthesizers });
+  const server = await startServer(config, { engines, log, synthesizers });
   const base = `ws://127.0.0.1:${server.port}`;
   return {
     server,
@@ -77,6 +81,7 @@ export async function startVoiceBotServer(env: Record<string, string>, engine?: 
     close: async () => {
       await server.close();
       await synthesizers.close();
+      await configured?.close();
     },
   };
 }
