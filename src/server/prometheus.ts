@@ -134,6 +134,37 @@ export function createPrometheus(live: LiveFigures) {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
       registers,
     }),
+    botTurns: new Counter({
+      name: 'audiohook_voicebot_turns_total',
+      help: 'Voice-bot turns the bot answered, by event (start, utterance, dtmf, no_input)',
+      labelNames: ['event'] as const,
+      registers,
+    }),
+    botTurnLatency: new Histogram({
+      name: 'audiohook_voicebot_turn_latency_seconds',
+      help: "End of the caller's speech (or last key) to the bot's first audio frame (total), and the bot's and synthesis' own parts",
+      labelNames: ['part'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
+      registers,
+    }),
+    bargeIns: new Counter({
+      name: 'audiohook_voicebot_barge_ins_total',
+      help: 'Caller interruptions of bot prompts, by outcome (committed; false_alarm: the prompt resumed)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    botFailures: new Counter({
+      name: 'audiohook_voicebot_bot_failures_total',
+      help: 'Bot turns that failed, by kind (timeout, http, network, bad-reply)',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    synthesisFailures: new Counter({
+      name: 'audiohook_voicebot_synthesis_failures_total',
+      help: 'Prompts speech synthesis could not make, by synthesizer',
+      labelNames: ['synthesizer'] as const,
+      registers,
+    }),
     openLatency: new Histogram({
       name: 'audiohook_open_latency_seconds',
       help: 'open received to opened sent',

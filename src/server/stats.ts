@@ -13,6 +13,9 @@ export class ServerStats implements SessionMetrics {
   readonly eventLatencyMs = new Histogram();
   readonly openedLatencyMs = new Histogram();
   readonly translationLatencyMs = new Histogram();
+  /** Voice bots: end of caller speech → first bot audio frame, and the bot's and synthesis' parts. */
+  readonly botTurnMs = { total: new Histogram(), bot: new Histogram(), synthesis: new Histogram() };
+  private readonly voiceBot = { turns: 0, bargeIns: 0, falseAlarms: 0, botFailures: 0, botTimeouts: 0, synthesisFailures: 0 };
   readonly prometheus: Prometheus;
   private readonly counts = {
     sessionsOpened: 0,
@@ -118,6 +121,34 @@ export class ServerStats implements SessionMetrics {
     }
   }
 
+  botTurn(event: string, latency: { totalMs: number; botMs: number; synthesisMs: number } | undefined): void {
+    this.voiceBot.turns += 1;
+    this.prometheus.botTurns.inc({ event });
+    if (!latency) return;
+    for (const part of ['total', 'bot', 'synthesis'] as const) {
+      const ms = latency[`${part}Ms`];
+      this.botTurnMs[part].record(ms);
+      this.prometheus.botTurnLatency.observe({ part }, ms / 1000);
+    }
+  }
+
+  bargeIn(outcome: 'committed' | 'false_alarm'): void {
+    if (outcome === 'committed') this.voiceBot.bargeIns += 1;
+    else this.voiceBot.falseAlarms += 1;
+    this.prometheus.bargeIns.inc({ outcome });
+  }
+
+  botFailure(kind: string): void {
+    this.voiceBot.botFailures += 1;
+    if (kind === 'timeout') this.voiceBot.botTimeouts += 1;
+    this.prometheus.botFailures.inc({ kind });
+  }
+
+  synthesisFailure(synthesizer: string): void {
+    this.voiceBot.synthesisFailures += 1;
+    this.prometheus.synthesisFailures.inc({ synthesizer });
+  }
+
   upgradeRejected(status: number, reason: UpgradeRejection): void {
     this.upgradesRejected[status] = (this.upgradesRejected[status] ?? 0) + 1;
     this.prometheus.upgradesRejected.inc({ reason });
@@ -151,6 +182,10 @@ export class ServerStats implements SessionMetrics {
       engineRotations: this.counts.engineRotations,
       engineFailovers: this.counts.engineFailovers,
       translations: { ...this.translations, latencyMs: this.translationLatencyMs.summary() },
+      voiceBot: {
+        ...this.voiceBot,
+        turnLatencyMs: { total: this.botTurnMs.total.summary(), bot: this.botTurnMs.bot.summary(), synthesis: this.botTurnMs.synthesis.summary() },
+      },
       upgradesRejected: { ...this.upgradesRejected },
       engines: extra.engines,
     };
@@ -164,6 +199,9 @@ export class ServerStats implements SessionMetrics {
         eventLatencyMs: this.eventLatencyMs.toJSON(),
         openedLatencyMs: this.openedLatencyMs.toJSON(),
         translationLatencyMs: this.translationLatencyMs.toJSON(),
+        botTurnTotalMs: this.botTurnMs.total.toJSON(),
+        botTurnBotMs: this.botTurnMs.bot.toJSON(),
+        botTurnSynthesisMs: this.botTurnMs.synthesis.toJSON(),
       },
     };
   }
@@ -174,7 +212,7 @@ export type StatsSnapshot = ReturnType<ServerStats['snapshot']>;
 
 export interface StatsReport {
   snapshot: StatsSnapshot;
-  histograms: Record<'eventLatencyMs' | 'openedLatencyMs' | 'translationLatencyMs', HistogramState>;
+  histograms: Record<'eventLatencyMs' | 'openedLatencyMs' | 'translationLatencyMs' | 'botTurnTotalMs' | 'botTurnBotMs' | 'botTurnSynthesisMs', HistogramState>;
 }
 
 /** Several workers' figures as one: counts, CPU and memory summed, latencies merged, uptime the longest. */
@@ -191,6 +229,7 @@ export function mergeReports(reports: readonly StatsReport[]): StatsSnapshot {
   merged.eventLatencyMs = summary('eventLatencyMs');
   merged.openedLatencyMs = summary('openedLatencyMs');
   merged.translations.latencyMs = summary('translationLatencyMs');
+  merged.voiceBot.turnLatencyMs = { total: summary('botTurnTotalMs'), bot: summary('botTurnBotMs'), synthesis: summary('botTurnSynthesisMs') };
   merged.uptimeSeconds = Math.max(...reports.map((r) => r.snapshot.uptimeSeconds));
   // Delays are the worst worker's, not a sum.
   merged.process.eventLoopDelayP99Ms = Math.max(...reports.map((r) => r.snapshot.process.eventLoopDelayP99Ms));

@@ -682,6 +682,7 @@ export class AudioHookSession {
         maxPositionDrift: Math.round(this.maxPositionDrift * 1000) / 1000,
         ...(this.call?.summary() ?? { engineRestarts: 0, engineRotations: 0, audioNotTranscribedMs: 0 }),
         ...(this.failedOverTo ? { failedOverTo: this.failedOverTo } : {}),
+        ...(this.bot ? { voiceBot: this.bot.summary() } : {}),
       },
       'session ended',
     );

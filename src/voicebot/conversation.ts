@@ -103,6 +103,7 @@ export class VoiceBotConversation {
   private clientPlaybackEvents = false;
   private endVariables: Record<string, string> | undefined;
   private paused = false;
+  private readonly counts = { bargeIns: 0, falseAlarms: 0, botFailures: 0 };
   private readonly log: Logger;
 
   constructor(private readonly init: ConversationInit) {
@@ -203,6 +204,11 @@ export class VoiceBotConversation {
     });
   }
 
+  /** For the session's last log line. */
+  summary() {
+    return { botTurns: this.turn, ...this.counts, botAudioSeconds: Math.round(this.player.framesSent * 2) / 10 };
+  }
+
   release(): void {
     if (this.state !== 'over') {
       this.stopAll();
@@ -289,6 +295,7 @@ export class VoiceBotConversation {
     const kind = err instanceof BotError ? err.kind : 'internal';
     const message = err instanceof BotError ? err.message : 'bot client error';
     this.failures += 1;
+    this.counts.botFailures += 1;
     this.init.metrics.botFailure?.(kind);
     this.log.warn({ event, kind, failures: this.failures, err: message }, 'bot turn failed');
     if (event === 'start' || this.failures >= this.init.options.maxBotFailures) {
@@ -413,6 +420,7 @@ export class VoiceBotConversation {
     this.timers.set('barge-in', o.resumeMs, () => {
       if (this.softSince === undefined) return;
       this.softSince = undefined;
+      this.counts.falseAlarms += 1;
       this.init.metrics.bargeIn?.('false_alarm');
       this.log.debug('barge-in not confirmed: prompt resumed');
       this.player.resume('barge-in');
@@ -430,6 +438,7 @@ export class VoiceBotConversation {
       promptMs += p.sentMs;
     }
     this.interrupted = { heardMs, promptMs, heardText: heardPart(speech.text, heardMs, promptMs, speech.synthesized) };
+    this.counts.bargeIns += 1;
     this.init.metrics.bargeIn?.('committed');
     this.log.info({ by, heardMs, promptMs }, 'caller barged in');
     this.stopSpeech();

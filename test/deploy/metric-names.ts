@@ -34,6 +34,11 @@ export const METRICS: Readonly<Record<string, MetricSpec>> = {
   audiohook_open_latency_seconds: { type: 'histogram', labels: {} },
   audiohook_protocol_errors_total: { type: 'counter', labels: { kind: null } },
   audiohook_draining: { type: 'gauge', labels: {} },
+  audiohook_voicebot_turns_total: { type: 'counter', labels: { event: ['start', 'utterance', 'dtmf', 'no_input', 'end'] } },
+  audiohook_voicebot_turn_latency_seconds: { type: 'histogram', labels: { part: ['total', 'bot', 'synthesis'] } },
+  audiohook_voicebot_barge_ins_total: { type: 'counter', labels: { outcome: ['committed', 'false_alarm'] } },
+  audiohook_voicebot_bot_failures_total: { type: 'counter', labels: { kind: ['timeout', 'http', 'network', 'bad-reply', 'aborted', 'internal'] } },
+  audiohook_voicebot_synthesis_failures_total: { type: 'counter', labels: { synthesizer: null } },
   // prom-client's default metrics (those the dashboard uses).
   process_cpu_seconds_total: { type: 'counter', labels: {} },
   process_resident_memory_bytes: { type: 'gauge', labels: {} },

@@ -93,6 +93,19 @@ describe.skipIf(!canSynthesize)('barge-in', () => {
     expect(turn.digits).toBe('1');
     expect(turn.bargeIn!.heardMs).toBeGreaterThan(1500);
   }, 60_000);
+
+  it('counts barge-ins and bot turn latency in /stats and /metrics', async () => {
+    const base = `http://127.0.0.1:${server.server.port}`;
+    const stats = (await (await fetch(`${base}/stats`)).json()) as { voiceBot: { bargeIns: number; turns: number; turnLatencyMs: { total: { count: number; p50: number } } } };
+    expect(stats.voiceBot.bargeIns).toBe(2);
+    expect(stats.voiceBot.turns).toBeGreaterThanOrEqual(5);
+    // The two barge-in turns: from the caller's last sound to the bot's answer (it thinks 1.5 s).
+    expect(stats.voiceBot.turnLatencyMs.total.count).toBe(2);
+    expect(stats.voiceBot.turnLatencyMs.total.p50).toBeGreaterThan(1500);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/audiohook_voicebot_barge_ins_total\{outcome="committed"\} 2/);
+    expect(metrics).toMatch(/audiohook_voicebot_turn_latency_seconds_count\{part="bot"\} 2/);
+  });
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
