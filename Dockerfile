@@ -24,9 +24,10 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
-# The offline engine (`local`: pocketsphinx_batch 0.8 and its US English model) and tini.
+# The offline engine (`local`: pocketsphinx_batch 0.8 and its US English model), the offline
+# speech synthesizer for voice bots (flite) and tini.
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pocketsphinx pocketsphinx-en-us tini \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pocketsphinx pocketsphinx-en-us flite tini \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production PORT=8080

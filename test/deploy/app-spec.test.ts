@@ -71,6 +71,8 @@ describe('.do/app.yaml', () => {
     const rule = spec.ingress.rules.find((r) => r.match.path.prefix === '/audiohook');
     expect(rule?.component).toEqual({ name: service.name, preserve_path_prefix: true });
     expect(setting('AUDIOHOOK_PATH') ?? defaults.path).toBe(rule?.match.path.prefix);
+    const bots = spec.ingress.rules.find((r) => r.match.path.prefix === (setting('AUDIO_CONNECTOR_PATH') ?? defaults.voiceBot.path));
+    expect(bots, 'the voice-bot path is routed').toBeDefined();
     // Every route keeps its prefix (the server knows only full paths) and leads to this service.
     for (const r of spec.ingress.rules) expect(r.component).toEqual({ name: service.name, preserve_path_prefix: true });
   });
@@ -149,5 +151,15 @@ describe('.do/app.yaml', () => {
     expect(t.grace_period_seconds).toBeGreaterThan(graceSeconds + flushSeconds);
     expect(t.grace_period_seconds).toBeLessThanOrEqual(600); // App Platform's maximum
     expect(t.drain_seconds ?? 15).toBeLessThanOrEqual(110);
+  });
+});
+
+describe('settings documentation', () => {
+  it('.env.example and the README name every setting the configuration reads', async () => {
+    const { SETTING_NAMES } = await import('../../src/config/config.js');
+    const example = new Set(envExampleNames());
+    const readme = read('README.md');
+    expect(SETTING_NAMES.filter((n) => !example.has(n) && n !== 'NODE_ENV')).toEqual([]);
+    expect(SETTING_NAMES.filter((n) => !readme.includes(`\`${n}\``))).toEqual([]);
   });
 });

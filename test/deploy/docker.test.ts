@@ -107,6 +107,7 @@ describe('Dockerfile', () => {
     expect(run).toMatch(/apt-get install[^\n]*--no-install-recommends/);
     expect(run).toMatch(/\bpocketsphinx\b/);
     expect(run).toMatch(/\bpocketsphinx-en-us\b/);
+    expect(run).toMatch(/\bflite\b/); // voice bots' offline speech synthesis
     expect(run).toMatch(/rm -rf \/var\/lib\/apt\/lists/);
     expect(run).not.toMatch(/\bnpm\b/);
     const copies = instructions(runtime, 'COPY').map(parseCopy);

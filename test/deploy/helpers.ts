@@ -43,6 +43,8 @@ export const SECRET_SETTINGS = [
   'OPENAI_API_KEY',
   'GEMINI_API_KEY',
   'METRICS_TOKEN',
+  'BOT_WEBHOOK_SECRET',
+  'BOTS',
 ] as const;
 
 /** Stand-ins for the secrets, of the right shape, to run a deployment's settings through loadConfig. */

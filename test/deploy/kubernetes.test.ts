@@ -196,7 +196,7 @@ describe('deploy/kubernetes', () => {
     >('Ingress');
     const service = one<Resource & { spec: { ports: Array<{ name?: string; port: number }> } }>('Service');
     const paths = ingress.spec.rules.flatMap((r) => r.http.paths);
-    expect(paths.map((p) => p.path)).toEqual([setting('AUDIOHOOK_PATH') ?? defaults.path]);
+    expect(paths.map((p) => p.path)).toEqual([setting('AUDIOHOOK_PATH') ?? defaults.path, setting('AUDIO_CONNECTOR_PATH') ?? defaults.voiceBot.path]);
     for (const p of paths) {
       expect(p.backend.service.name).toBe(service.metadata.name);
       expect(service.spec.ports.some((sp) => sp.name === p.backend.service.port.name || sp.port === p.backend.service.port.number)).toBe(true);
