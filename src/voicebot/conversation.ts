@@ -273,8 +273,10 @@ export class VoiceBotConversation {
   /** `bot_turn_response`: how the bot took the caller's turn (Genesys reporting). */
   private reportTurn(request: BotRequest, reply: BotReply): void {
     if (!this.init.options.turnEvents) return;
-    const disposition = request.event === 'no_input' ? 'no_input' : request.text === '' && !request.digits ? 'no_match' : 'match';
-    const data = { disposition, text: reply.say.join(' '), confidence: request.confidence ?? 1 };
+    // no_match: a turn that carried nothing to match (a terminator key alone).
+    const empty = request.event === 'dtmf' ? !request.digits : !request.text;
+    const disposition = request.event === 'no_input' ? 'no_input' : empty ? 'no_match' : 'match';
+    const data = { disposition, text: reply.say.join(' '), confidence: request.event === 'no_input' ? 0 : (request.confidence ?? 1) };
     this.init.sendEvent({ type: 'bot_turn_response', data }, false);
   }
 
