@@ -27,7 +27,7 @@ describe.skipIf(!canSynthesize)('barge-in', () => {
       // A bot that thinks a while: the cut prompt and the answer stay apart for the caller.
       return sleep(1500).then(() => ({ say: ['Okay.'], end: true, outputVariables: { heard: String(req.bargeIn?.heardMs ?? -1) } }));
     });
-    // A click is not speech to the engine either (it needs 300 ms of sound to start a word).
+    // A click is not a word to the engine either (it needs 300 ms of sound to start one).
     server = await startVoiceBotServer(
       { BOTS: JSON.stringify({ demo: { url: bot.url } }), DTMF_INTER_DIGIT_MS: '500' },
       createSimulatedEngine({ endSilenceMs: 300, minSpeechMs: 300 }),
@@ -109,6 +109,47 @@ describe.skipIf(!canSynthesize)('barge-in', () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(!canSynthesize)('barge-in not confirmed', () => {
+  let bot: Awaited<ReturnType<typeof startScriptedBot>>;
+  let server: Awaited<ReturnType<typeof startVoiceBotServer>>;
+  beforeAll(async () => {
+    bot = await startScriptedBot((req: BotRequest) => (req.event === 'start' ? { say: [LONG_PROMPT] } : { say: ['Okay.'], end: true }));
+    // The engine hears no word in a short burst (it needs 600 ms of sound), as a real one would not in a cough.
+    server = await startVoiceBotServer({ BOTS: JSON.stringify({ demo: { url: bot.url } }) }, createSimulatedEngine({ endSilenceMs: 300, minSpeechMs: 600 }));
+  });
+  afterAll(async () => {
+    await server.close();
+    await bot.close();
+  });
+
+  it('a short burst the VAD takes for voice stops the prompt, which resumes when nothing confirms it', async () => {
+    bot.requests.length = 0;
+    // 400 ms the VAD takes for voice: past the first stage (200 ms), short of the second (500 ms).
+    const burst = click(400);
+    const result = await call(
+      callOptions(server.url('demo'), [
+        step({ trigger: { kind: 'prompt-start' }, delay: 2, play: burst }),
+        // (the pause in the prompt would pass for its end: wait out the whole prompt instead)
+        step({ trigger: { kind: 'seconds', seconds: 12 }, hangup: true }),
+      ]),
+    );
+    expect(result.protocolErrors).toEqual([]);
+    expect(result.bargeIns).toBe(0);
+    // The caller heard a gap (the audio stopped, then came back about 2 s later), then the rest:
+    // the whole prompt was played, nothing dropped.
+    const seconds = result.prompts.reduce((sum, p) => sum + p.seconds, 0);
+    expect(result.prompts.length).toBe(2);
+    expect(seconds).toBeGreaterThan(9);
+    const gap = result.prompts[1]!.start - result.prompts[0]!.end;
+    expect(gap).toBeGreaterThan(1);
+    expect(gap).toBeLessThan(2.5);
+    expect(bot.requests.map((r) => r.event)).toEqual(['start', 'end']);
+    const stats = (await (await fetch(`http://127.0.0.1:${server.server.port}/stats`)).json()) as { voiceBot: { bargeIns: number; falseAlarms: number } };
+    expect(stats.voiceBot).toMatchObject({ bargeIns: 0, falseAlarms: 1 });
+  }, 60_000);
+
+});
 
 /** Seconds before the first sample above −30 dBFS (flite's own lead-in). */
 function leadingSilenceSeconds(pcm: Int16Array): number {

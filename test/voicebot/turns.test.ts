@@ -5,7 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotRequest } from '../../src/voicebot/bot/types.js';
+import { TestClient } from '../server/harness.js';
 import { call, callOptions, canSynthesize, sample, startScriptedBot, startVoiceBotServer, step } from './call-helpers.js';
+
+const NULL_UUID = '00000000-0000-0000-0000-000000000000';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,6 +91,22 @@ describe.skipIf(!canSynthesize)('voice-bot turns', () => {
     expect(result.closed).toBe(true);
   }, 30_000);
 
+  it('answers the connection probe on a voice-bot path without calling the bot or synthesizing', async () => {
+    bot.requests.length = 0;
+    const c = await TestClient.connect(server.url('main'));
+    let binary = 0;
+    c.ws.on('message', (_d, isBinary) => {
+      if (isBinary) binary += 1;
+    });
+    c.open({ conversationId: NULL_UUID, participant: { id: NULL_UUID, ani: '', aniName: '', dnis: '' }, supportedLanguages: true, media: [{ type: 'audio', format: 'PCMU', channels: ['external'], rate: 8000 }] });
+    const opened = await c.waitType('opened');
+    expect(opened.parameters['media']).toEqual([{ type: 'audio', format: 'PCMU', channels: ['external'], rate: 8000 }]);
+    await sleep(300);
+    await c.close();
+    expect(bot.requests).toEqual([]);
+    expect(binary).toBe(0);
+  }, 30_000);
+
   it('sends no binary audio on the transcription path', async () => {
     const result = await call(
       callOptions(server.transcriptionUrl, [step({ trigger: { kind: 'seconds', seconds: 0.3 }, play: sample('hours.wav') }), step({ trigger: { kind: 'seconds', seconds: 1 }, hangup: true })], {
@@ -99,6 +118,23 @@ describe.skipIf(!canSynthesize)('voice-bot turns', () => {
     expect(result.frames).toBe(0);
     expect(result.closed).toBe(true);
     await sleep(10);
+  }, 30_000);
+
+  // Last: the server refuses new sessions after it.
+  it('at a server drain, tells the bot and ends the call with disconnect completed', async () => {
+    bot.requests.length = 0;
+    behaviour = (req) => (req.event === 'start' ? { say: ['Hello. Take your time.'] } : {});
+    const running = call(callOptions(server.url('main'), [step({ trigger: { kind: 'seconds', seconds: 30 }, hangup: true })]));
+    await sleep(2500);
+    // Grace over at once: the live call is flushed and asked to end.
+    await server.server.drain(0);
+    const result = await running;
+    expect(result.disconnect).toEqual({ reason: 'completed', info: 'server shutting down' });
+    expect(result.closed).toBe(true);
+    expect(bot.requests.map((r) => [r.event, r.reason])).toEqual([
+      ['start', undefined],
+      ['end', 'shutdown'],
+    ]);
   }, 30_000);
 });
 
