@@ -7,10 +7,11 @@
  * starts, and what needs it is refused with the reason. A vendor chosen by TTS_PROVIDER that is
  * not configured is a configuration problem.
  */
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { z } from 'zod';
 import { bool, hostPort, intIn } from '../config/env.js';
+import { findExecutable } from '../config/executables.js';
+
+export { findExecutable };
 import type { googleEnv } from '../engines/google/options.js';
 import { openaiSetup, type openaiEnv } from '../engines/openai/options.js';
 import { DEFAULT_CACHE_BYTES } from './cache.js';
@@ -57,24 +58,6 @@ export interface SynthesisOptions {
 export interface SynthesisSetup {
   options: SynthesisOptions;
   problems: string[];
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** `name` as the shell would find it on PATH (a path with a slash is taken as it is). */
-export function findExecutable(name: string, path = process.env['PATH'] ?? ''): string | undefined {
-  if (name.includes('/')) return isExecutable(name) ? name : undefined;
-  for (const dir of path.split(delimiter)) {
-    if (dir !== '' && isExecutable(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
 }
 
 export function synthesisSetup(e: SynthesisEnv, production: boolean, pathEnv?: string): SynthesisSetup {

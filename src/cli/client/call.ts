@@ -9,6 +9,7 @@ import { formatDuration } from '../../protocol/duration.js';
 import { serializeClientMessage, type ClientMessageType, type MediaOffer } from '../../protocol/messages.js';
 import type { AudioSource } from './audio-source.js';
 import { createServerChecker, type CallState } from './checker.js';
+import { closeSocket } from './connect.js';
 import { createRateLimit, type SessionTimers } from './genesys.js';
 import type { LatencyProbe } from './latency.js';
 import { createPacer } from './pacer.js';
@@ -88,17 +89,7 @@ export function createCall(ws: WebSocket, opts: CallOptions, summary: SessionSum
     if (failure && !summary.failure) summary.failure = failure;
     untick();
     opts.signal?.removeEventListener('abort', onAbort);
-    if (ws.readyState === ws.OPEN) ws.close(1000);
-    // Do not wait forever for the close handshake of a misbehaving peer.
-    const t = setTimeout(() => ws.terminate(), 1_000);
-    ws.once('close', () => {
-      clearTimeout(t);
-      resolveDone();
-    });
-    if (ws.readyState === ws.CLOSED) {
-      clearTimeout(t);
-      resolveDone();
-    }
+    closeSocket(ws, resolveDone);
   };
 
   const close = (reason: 'end' | 'error' | 'disconnect'): void => {

@@ -93,3 +93,20 @@ export function connect(opts: ConnectOptions): Promise<ConnectResult> {
     });
   });
 }
+
+/**
+ * Closes the socket (1000) and calls `closed` once it is gone, without waiting more than a second
+ * for the close handshake of a misbehaving peer.
+ */
+export function closeSocket(ws: WebSocket, closed: () => void): void {
+  if (ws.readyState === ws.OPEN) ws.close(1000);
+  const t = setTimeout(() => ws.terminate(), 1_000);
+  ws.once('close', () => {
+    clearTimeout(t);
+    closed();
+  });
+  if (ws.readyState === ws.CLOSED) {
+    clearTimeout(t);
+    closed();
+  }
+}

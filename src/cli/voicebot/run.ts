@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseServerMessage, serializeClientMessage, type ClientMessageType, type MediaOffer, type ServerMessage } from '../../protocol/messages.js';
 import { createServerChecker, type CallState } from '../client/checker.js';
-import { connect } from '../client/connect.js';
+import { closeSocket, connect } from '../client/connect.js';
 import { GENESYS_TIMERS, type SessionTimers } from '../client/genesys.js';
 import { defaultTicker, type Ticker } from '../client/ticker.js';
 import { createCaller } from './caller.js';
@@ -175,17 +175,7 @@ export async function runVoiceBotCall(options: VoiceBotCallOptions, io: VoiceBot
     if (why && !failure) failure = why;
     untick();
     io.signal?.removeEventListener('abort', onAbort);
-    if (ws.readyState === ws.OPEN) ws.close(1000);
-    // Do not wait forever for the close handshake of a misbehaving peer.
-    const t = setTimeout(() => ws.terminate(), 1_000);
-    ws.once('close', () => {
-      clearTimeout(t);
-      resolveDone();
-    });
-    if (ws.readyState === ws.CLOSED) {
-      clearTimeout(t);
-      resolveDone();
-    }
+    closeSocket(ws, resolveDone);
   };
 
   const close = (reason: 'end' | 'error' | 'disconnect'): void => {

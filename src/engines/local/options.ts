@@ -4,11 +4,12 @@
  * model of `pocketsphinx-en-us`. "Configured" means both are on disk; when they are not, the
  * server still starts and sessions that ask for this engine are refused with the reason below.
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { intIn, type Setup } from '../../config/env.js';
+import { isExecutable } from '../../config/executables.js';
 
 export const DEFAULT_BINARY = '/usr/bin/pocketsphinx_batch';
 export const DEFAULT_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
@@ -44,15 +45,6 @@ export type LocalSetup = Setup<LocalEngineOptions>;
  * probe offers its full tag.
  */
 export const supportedLanguages: readonly string[] = ['en-US', 'en'];
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 function exists(path: string, kind: 'file' | 'dir'): boolean {
   try {
