@@ -24,7 +24,7 @@ import { noMetrics, type SessionMetrics } from './metrics.js';
 import { outcomeOf, RULES, VOICE_BOT_RULES, violationInfo, type SessionState, type StateRules } from './lifecycle.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { StreamTimeline } from './timeline.js';
-import { EngineError, type SpeechEngine } from '../engines/types.js';
+import { EngineError, engineSupportsLanguage, type SpeechEngine } from '../engines/types.js';
 import type { TranslationService } from '../translation/service.js';
 import type { TranscriptOut } from '../translation/session.js';
 import { isProblem, parseLanguage } from './custom-config.js';
@@ -371,11 +371,19 @@ export class AudioHookSession {
     this.log = this.log.child({ conversationId: p.conversationId });
     const translation = this.init.translation;
     const available = translation && 'service' in translation;
+    // A voice-bot session serves its connector's bot (whose language is the default), or says
+    // which connector it does not know.
+    const voiceBot = this.init.voiceBot;
+    const botPlan = voiceBot && !this.probe ? voiceBot.service.plan(voiceBot.connectorId) : undefined;
+    if (botPlan && !botPlan.ok) {
+      this.log.warn({ connectorId: voiceBot?.connectorId }, `open refused: ${botPlan.info}`);
+      return this.disconnect('error', botPlan.info);
+    }
     const decision = negotiateOpen(p, {
       organizationId: this.init.organizationId,
       engines: this.init.engines,
       supportedLanguages: this.init.settings.supportedLanguages,
-      defaultLanguage: this.init.settings.defaultLanguage,
+      defaultLanguage: (botPlan?.ok && botPlan.plan.endpoint.language) || this.init.settings.defaultLanguage,
       interimResults: this.init.settings.interimResults,
       fallbackEngine: this.init.settings.fallbackEngine,
       translation: available ? { configured: true } : { configured: false, reason: translation?.unavailable ?? 'GEMINI_API_KEY is not set' },
@@ -385,12 +393,11 @@ export class AudioHookSession {
       return this.disconnect(decision.reason, decision.info);
     }
     const { media, engine } = decision;
-    // A voice-bot session serves its connector's bot, or says which connector it does not know.
-    const voiceBot = this.init.voiceBot;
-    const botPlan = voiceBot && !this.probe ? voiceBot.service.plan(voiceBot.connectorId) : undefined;
-    if (botPlan && !botPlan.ok) {
-      this.log.warn({ connectorId: voiceBot?.connectorId }, `open refused: ${botPlan.info}`);
-      return this.disconnect('error', botPlan.info);
+    // A prompt the synthesizer cannot speak would only be noise: refused now, not at the first prompt.
+    if (botPlan?.ok && !engineSupportsLanguage(botPlan.plan.synthesizer, decision.language)) {
+      const info = `speech synthesis '${botPlan.plan.synthesizer.name}' does not speak ${decision.language}`;
+      this.log.warn({ language: decision.language }, `open refused: ${info}`);
+      return this.disconnect('error', info);
     }
     this.engineName = engine.name;
     // startPaused: the client starts paused; a `resume` follows the `update` that brings a language the engine serves.

@@ -50,6 +50,7 @@ export function withCache(synth: SpeechSynthesizer, options: { maxBytes?: number
   if (maxBytes <= 0) {
     return {
       name: synth.name,
+      ...(synth.languages ? { languages: synth.languages } : {}),
       synthesize(request) {
         counters.misses++;
         return synth.synthesize(request);
@@ -154,5 +155,5 @@ export function withCache(synth: SpeechSynthesizer, options: { maxBytes?: number
     yield* read(key, flight, request.signal);
   }
 
-  return { name: synth.name, synthesize, stats, ...(close ? { close } : {}) };
+  return { name: synth.name, ...(synth.languages ? { languages: synth.languages } : {}), synthesize, stats, ...(close ? { close } : {}) };
 }

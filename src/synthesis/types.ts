@@ -38,6 +38,11 @@ export interface SpeechSynthesizer {
    * on failure (before or after some audio). Ends quietly when `signal` is aborted.
    */
   synthesize(request: SynthesisRequest): AsyncIterable<Uint8Array>;
+  /**
+   * Languages it speaks (full tags or primary subtags, `en` covers `en-GB`); absent when the
+   * vendor decides per voice (Google, OpenAI). A voice-bot session in another language is refused at `open`.
+   */
+  readonly languages?: readonly string[];
   /** Releases process-wide resources (connections) at shutdown. */
   close?(): Promise<void>;
 }

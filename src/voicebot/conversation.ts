@@ -301,8 +301,7 @@ export class VoiceBotConversation {
     this.init.metrics.botFailure?.(kind);
     this.log.warn({ event, kind, failures: this.failures, err: message }, 'bot turn failed');
     if (event === 'start' || this.failures >= this.init.options.maxBotFailures) {
-      this.stopAll();
-      this.enter('over');
+      this.hangup('error');
       return this.init.fail(`bot unavailable: ${message}`.slice(0, 200));
     }
     this.speak([this.init.options.fallbackPrompt], true, undefined);
@@ -349,8 +348,7 @@ export class VoiceBotConversation {
           this.init.metrics.synthesisFailure?.(this.init.synthesizer.name);
           this.log.warn({ err: err instanceof Error ? err.message : String(err), synthesizer: this.init.synthesizer.name }, 'speech synthesis failed');
           prompt.end();
-          this.stopAll();
-          this.enter('over');
+          this.hangup('error');
           return this.init.fail('speech synthesis failed');
         }
         prompt.end();
@@ -391,6 +389,10 @@ export class VoiceBotConversation {
 
   private promptHeard(): void {
     this.timers.clear('playback');
+    // A first-stage stop still waiting for proof has nothing left to hold back.
+    this.softSince = undefined;
+    this.timers.clear('barge-in');
+    this.player.resume('barge-in');
     this.speech = undefined;
     this.speechAbort = undefined;
     if (this.state === 'ending') return this.finishCall();

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { bool, intIn, isLocalUrl } from '../config/env.js';
+import { normalizeLanguageTag } from '../protocol/language.js';
 import type { BotEndpoint } from './bot/types.js';
 
 const httpUrl = z.string().trim().pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }));
@@ -15,7 +16,16 @@ const botEntry = z.object({
   format: z.enum(['webhook', 'rasa']).default('webhook'),
   tts: z.string().trim().toLowerCase().optional(),
   voice: z.string().trim().min(1).optional(),
-  language: z.string().trim().min(2).optional(),
+  language: z
+    .string()
+    .trim()
+    .transform((tag, ctx) => {
+      const canonical = normalizeLanguageTag(tag);
+      if (canonical) return canonical;
+      ctx.addIssue({ code: 'custom', message: `language '${tag}' is not a BCP-47 tag such as en-US` });
+      return z.NEVER;
+    })
+    .optional(),
 });
 
 /** Connector ids Genesys may append: a path segment. */
@@ -31,7 +41,12 @@ const botsJson = z
       return z.NEVER;
     }
   })
-  .pipe(z.record(z.string().regex(CONNECTOR_ID, 'connector ids are path segments (letters, digits, . _ ~ -)'), botEntry));
+  .pipe(z.record(z.string(), botEntry))
+  .superRefine((bots, ctx) => {
+    for (const id of Object.keys(bots)) {
+      if (!CONNECTOR_ID.test(id)) ctx.addIssue({ code: 'custom', path: [id], message: 'connector ids are path segments (letters, digits, . _ ~ -)' });
+    }
+  });
 
 export const voiceBotEnv = {
   AUDIO_CONNECTOR_PATH: z.string().trim().regex(/^\/[^\s?#]*[^\s?#/]$/, 'must start with / and not end with /').default('/audioconnector'),

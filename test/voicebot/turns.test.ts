@@ -21,7 +21,13 @@ describe.skipIf(!canSynthesize)('voice-bot turns', () => {
     bot = await startScriptedBot((req) => behaviour(req));
     slowBot = await startScriptedBot((req) => (req.event === 'start' ? { say: ['Hello.'] } : req.turn === 2 ? 'hang' : { say: ['Bye.'], end: true }));
     server = await startVoiceBotServer({
-      BOTS: JSON.stringify({ main: { url: bot.url }, slow: { url: slowBot.url }, down: { url: 'http://127.0.0.1:9/bot' } }),
+      BOTS: JSON.stringify({
+        main: { url: bot.url },
+        slow: { url: slowBot.url },
+        down: { url: 'http://127.0.0.1:9/bot' },
+        british: { url: bot.url, language: 'en-GB' },
+        spanish: { url: bot.url, language: 'es-ES' },
+      }),
       DTMF_INTER_DIGIT_MS: '800',
       BOT_NO_INPUT_SECONDS: '1.5',
       BOT_TIMEOUT_MS: '700',
@@ -82,6 +88,18 @@ describe.skipIf(!canSynthesize)('voice-bot turns', () => {
     expect(result.disconnect?.info).toMatch(/^bot unavailable: bot unreachable/);
     expect(result.frames).toBe(0);
     expect(result.closed).toBe(true);
+  }, 30_000);
+
+  it("takes the bot's language when open names none; refuses a language the synthesizer cannot speak", async () => {
+    bot.requests.length = 0;
+    behaviour = () => ({ say: ['Goodbye.'], end: true });
+    const english = await call(callOptions(server.url('british'), [], { language: '' }));
+    expect(english.disconnect?.reason).toBe('completed');
+    expect(bot.requests[0]).toMatchObject({ language: 'en-GB' });
+    const spanish = await call(callOptions(server.url('spanish'), [], { language: '' }));
+    expect(spanish.disconnect).toEqual({ reason: 'error', info: "speech synthesis 'flite' does not speak es-ES" });
+    expect(spanish.frames).toBe(0);
+    expect(bot.requests.length).toBe(1); // the Spanish call never reached the bot
   }, 30_000);
 
   it('refuses an unknown connector id at open, naming it', async () => {

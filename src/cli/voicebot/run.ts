@@ -332,7 +332,7 @@ export async function runVoiceBotCall(options: VoiceBotCallOptions, io: VoiceBot
     conversationId,
     participant: { id: randomUUID(), ani: options.ani, aniName: '', dnis: options.dnis },
     media: AUDIO_CONNECTOR_OFFERS,
-    language: options.language,
+    ...(options.language ? { language: options.language } : {}),
     inputVariables: options.inputVariables,
   });
   await done;

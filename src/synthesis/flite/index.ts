@@ -203,6 +203,7 @@ export function createFliteSynthesizer(options: FliteOptions): FliteSynthesizer 
 
   return {
     name: 'flite',
+    languages: ['en'],
     get running() {
       return running;
     },
