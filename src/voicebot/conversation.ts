@@ -17,6 +17,9 @@ import type { VoiceBotOptions } from './options.js';
 import { BotAudioPlayer, type Prompt } from './player.js';
 import { CallTimers } from './timers.js';
 
+/** Voice this long means the caller has started speaking. */
+const SPEECH_STARTED_MS = 60;
+
 export type TurnState = 'starting' | 'waiting' | 'speaking' | 'listening' | 'ending' | 'over';
 
 interface TurnRules {
@@ -115,7 +118,8 @@ export class VoiceBotConversation {
       onPromptStarted: (prompt) => this.promptStarted(prompt),
       onIdle: () => this.played('clock'),
     });
-    this.voice = new CallerVoice([o.bargeIn.softMs, o.bargeIn.confirmMs], {
+    // The first threshold only says the caller has started (the no-input timer stops at once).
+    this.voice = new CallerVoice([SPEECH_STARTED_MS, o.bargeIn.softMs, o.bargeIn.confirmMs], {
       onSpeech: (runMs) => this.callerSpeaking(runMs),
       onSilence: (_runMs, endedAt) => {
         this.lastSpeechEndAt = endedAt;
@@ -414,8 +418,8 @@ export class VoiceBotConversation {
 
   private callerSpeaking(runMs: number): void {
     this.timers.clear('no-input');
-    if (!this.canBargeIn()) return;
     const o = this.init.options.bargeIn;
+    if (runMs < o.softMs || !this.canBargeIn()) return;
     if (runMs >= o.confirmMs) return this.commitBargeIn('speech');
     if (this.softSince !== undefined) return;
     // First stage: stop feeding frames (what Genesys holds plays out), wait for proof.

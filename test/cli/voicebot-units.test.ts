@@ -80,18 +80,22 @@ describe('caller audio', () => {
     const frames: Buffer[] = [];
     const caller = createCaller({ sendFrame: (f) => frames.push(f), send: () => undefined });
     caller.start(1000);
-    caller.tick(1000);
+    caller.tick(1199);
+    expect(frames).toHaveLength(0); // a frame leaves once its 200 ms are captured
+    caller.tick(1200);
     expect(frames).toHaveLength(1);
     expect(frames[0]?.every((b) => b === 0xff)).toBe(true);
+    // Frame 1 is being captured: the tone starts with frame 2.
     const { startMs, endMs } = caller.play(tonePcm(0.3));
-    expect([startMs, endMs]).toEqual([1200, 1500]);
-    caller.tick(1650); // late: frames 1–3 at once
-    expect(frames.map((f) => f.length)).toEqual([1600, 1600, 1600, 1600]);
-    const pcm = decodeMulaw(frames[2] as Buffer);
+    expect([startMs, endMs]).toEqual([1400, 1700]);
+    caller.tick(2050); // late: frames 1–4 at once
+    expect(frames.map((f) => f.length)).toEqual([1600, 1600, 1600, 1600, 1600]);
+    expect(frames[1]?.every((b) => b === 0xff)).toBe(true);
+    const pcm = decodeMulaw(frames[3] as Buffer);
     expect(pcm.subarray(0, 800).some((v) => Math.abs(v) > 1000)).toBe(true); // the tone's last 100 ms
     expect(pcm.subarray(800).every((v) => v === 0)).toBe(true); // then silence
-    expect(frames[3]?.every((b) => b === 0xff)).toBe(true);
-    expect(caller.position()).toBeCloseTo(0.8, 9);
+    expect(frames[4]?.every((b) => b === 0xff)).toBe(true);
+    expect(caller.position()).toBeCloseTo(1.0, 9);
   });
 
   it('overlapping plays add up; a server pause stops the frames and resumed declares the gap', () => {
@@ -102,14 +106,14 @@ describe('caller audio', () => {
     const quiet = new Int16Array(1600).fill(1000);
     caller.play(quiet);
     caller.play(quiet);
-    caller.tick(0);
-    expect(decodeMulaw(frames[0] as Buffer)[0]).toBeGreaterThan(1900);
-    caller.serverPause();
     caller.tick(400);
+    expect(decodeMulaw(frames[1] as Buffer)[0]).toBeGreaterThan(1900);
+    caller.serverPause();
+    caller.tick(800);
     caller.serverResume();
-    caller.tick(600);
-    expect(frames).toHaveLength(2);
-    expect(sent).toEqual(['paused {}', 'resumed {"start":"PT0.2S","discarded":"PT0.4S"}']);
+    caller.tick(1000);
+    expect(frames).toHaveLength(3);
+    expect(sent).toEqual(['paused {}', 'resumed {"start":"PT0.4S","discarded":"PT0.4S"}']);
   });
 });
 

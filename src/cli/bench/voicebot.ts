@@ -12,6 +12,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { availableParallelism, loadavg } from 'node:os';
 import type { StatsSnapshot } from '../../server/stats.js';
 import type { VoiceBotCallResult } from '../voicebot/report.js';
@@ -154,6 +155,8 @@ export async function measureVoiceBotStep(o: StepOptions): Promise<VoiceBotRow> 
   const notes: string[] = [];
   const calls: CallRecord[] = [];
   const stopCalls = new AbortController();
+  // Every caller and every live call listens to it: hundreds of listeners are expected here.
+  setMaxListeners(0, stopCalls.signal);
   const onInterrupt = (): void => stopCalls.abort();
   try {
     await waitReady(server);
@@ -402,7 +405,7 @@ function sleepUntil(at: number, signal: AbortSignal): Promise<void> {
 }
 
 const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(0) : 'n/a');
-const pair = (l: Latency): string => (l.count > 0 ? `${ms(l.p50)} / ${ms(l.p99)}` : 'n/a');
+const pair = (l: Latency): string => (l.count > 0 ? `${ms(l.p50)} / ${ms(l.p99)} ms` : 'n/a');
 
 export function voiceBotTable(rows: readonly VoiceBotRow[]): string {
   const local = rows.some((r) => r.engine === 'local');
@@ -433,12 +436,12 @@ export function voiceBotTable(rows: readonly VoiceBotRow[]): string {
     fixed(r.cpuMsPerSessionSecond, 1),
     fixed(r.sessionsPerCore, 1),
     `${fixed(r.serverRssMiB, 0)} + ${fixed(r.childrenRssMiB, 0)} MiB`,
-    `${pair(r.server.total)} ms`,
-    `${pair(r.server.bot)} ms`,
-    `${pair(r.server.synthesis)} ms`,
-    `${ms(r.server.restMeanMs)} ms`,
+    pair(r.server.total),
+    pair(r.server.bot),
+    pair(r.server.synthesis),
+    r.server.total.count > 0 ? `${ms(r.server.restMeanMs)} ms` : 'n/a',
     r.heard.count > 0 ? `${ms(r.heard.p50)} / ${ms(r.heard.p99)} ms` : 'n/a',
-    `${ms(r.heard.firstThirdMs)} → ${ms(r.heard.lastThirdMs)} ms`,
+    r.heard.count > 0 ? `${ms(r.heard.firstThirdMs)} → ${ms(r.heard.lastThirdMs)} ms` : 'n/a',
     `${r.findings.badSize}/${r.findings.rateExceeded}/${r.findings.leadOver}/${r.findings.underruns}${r.findings.other > 0 ? ` +${r.findings.other}` : ''}`,
     ...(local ? [r.engine === 'local' ? `${r.bot.understood}/${r.bot.utterances}` : 'n/a'] : []),
     `${fixed(r.eventLoopDelayP99Ms, 1)} ms`,

@@ -84,7 +84,8 @@ export function createCaller(opts: CallerOptions): Caller {
       startedAt = now;
     },
     tick(now) {
-      while (now >= startedAt + nextFrame * FRAME_MS) {
+      // A frame leaves once its 200 ms have been captured, as from Genesys (not at their start).
+      while (now >= startedAt + (nextFrame + 1) * FRAME_MS) {
         const frame = frameAt(nextFrame);
         if (!paused) {
           opts.sendFrame(frame);
@@ -94,8 +95,10 @@ export function createCaller(opts: CallerOptions): Caller {
       }
     },
     play(pcm) {
-      playing.push({ pcm, at: nextFrame * FRAME_BYTES });
-      const startMs = startedAt + nextFrame * FRAME_MS;
+      // From the next frame whose capture has not begun (frame nextFrame is being captured now).
+      const first = nextFrame + 1;
+      playing.push({ pcm, at: first * FRAME_BYTES });
+      const startMs = startedAt + first * FRAME_MS;
       return { startMs, endMs: startMs + (pcm.length / SAMPLE_RATE) * 1000 };
     },
     serverPause() {
