@@ -526,6 +526,7 @@ export class AudioHookSession {
     }
     this.log.info({ from: languages.language, to: lang }, 'language updated');
     this.call?.translation?.setTarget(lang, this.timeline.position);
+    this.bot?.setLanguage(lang);
     languages.update(lang);
     if (this.init.settings.sendUpdated) this.sendControl('updated', {});
   }

@@ -190,6 +190,11 @@ export class VoiceBotConversation {
     this.player.resume('paused');
   }
 
+  /** A language change (`update`): the bot hears it from the next turn, prompts are spoken in it. */
+  setLanguage(language: string): void {
+    this.init.request.language = language;
+  }
+
   /** A 429 from Genesys: the bot's audio waits too. */
   holdAudio(ms: number): void {
     this.player.holdFor(ms);

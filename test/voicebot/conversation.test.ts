@@ -218,6 +218,16 @@ describe('VoiceBotConversation', () => {
     expect(u.ended.completed).toEqual({});
   });
 
+  it('a language change reaches the bot with the next turn', async () => {
+    const t = setup(() => ({}));
+    t.conversation.start();
+    await advance(0);
+    t.conversation.setLanguage('en-GB');
+    t.conversation.transcript('hello', 1, true);
+    await advance(0);
+    expect(t.requests.map((r) => r.language)).toEqual(['en-US', 'en-GB']);
+  });
+
   it('a hold freezes the no-input timer', async () => {
     const t = setup((r) => (r.event === 'start' ? {} : { say: ['hm'] }));
     t.conversation.start();
