@@ -29,8 +29,8 @@ import type { TranslationService } from '../translation/service.js';
 import type { TranscriptOut } from '../translation/session.js';
 import { isProblem, parseLanguage } from './custom-config.js';
 import { RecognitionLanguage } from './recognition-language.js';
-import { VoiceBotConversation } from '../voicebot/conversation.js';
-import type { BotPlan, VoiceBotService } from '../voicebot/service.js';
+import type { VoiceBotConversation } from '../voicebot/conversation.js';
+import { startConversation, type BotPlan, type VoiceBotService } from '../voicebot/service.js';
 
 export interface SessionSettings {
   /** SUPPORTED_LANGUAGES when set. */
@@ -456,21 +456,8 @@ export class AudioHookSession {
   }
 
   /** A voice-bot session, once `opened` is out: the bot's greeting, then the turns (voicebot/). */
-  private startConversation(plan: BotPlan, voiceBot: NonNullable<SessionInit['voiceBot']>, p: OpenParameters, language: string): void {
-    const participant = p.participant;
-    this.bot = new VoiceBotConversation({
-      request: {
-        sessionId: this.init.id,
-        conversationId: p.conversationId,
-        connectorId: voiceBot.connectorId,
-        language,
-        inputVariables: p.inputVariables ?? {},
-        caller: { ani: participant?.ani ?? '', aniName: participant?.aniName ?? '', dnis: participant?.dnis ?? '' },
-      },
-      bot: plan.client,
-      synthesizer: plan.synthesizer,
-      voice: plan.voice,
-      options: voiceBot.service.options,
+  private startConversation(plan: BotPlan, voiceBot: NonNullable<SessionInit['voiceBot']>, open: OpenParameters, language: string): void {
+    this.bot = startConversation(plan, voiceBot.service.options, { sessionId: this.init.id, connectorId: voiceBot.connectorId, open, language }, {
       sendAudio: (frame) => {
         if (this.rules.events) this.init.transport.sendBinary?.(frame);
       },
@@ -486,8 +473,6 @@ export class AudioHookSession {
       metrics: this.metrics,
     });
     this.own(() => this.bot?.release());
-    this.log.info({ bot: plan.endpoint.format, synthesizer: plan.synthesizer.name }, 'voice bot started');
-    this.bot.start();
   }
 
   /** Said once per session however many channels move (each moves on its own failure). */

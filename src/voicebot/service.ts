@@ -2,9 +2,11 @@
  * What the server needs for voice-bot sessions: the bot of each connector id (one HTTP client per
  * bot) and the synthesizers. A session asks it at `open` whether its connector can be served.
  */
+import type { OpenParameters } from '../protocol/messages.js';
 import type { SpeechSynthesizer, SynthesizerRegistry } from '../synthesis/types.js';
 import type { BotClient, BotEndpoint } from './bot/types.js';
 import { createBotClient } from './bot/webhook.js';
+import { VoiceBotConversation, type ConversationInit } from './conversation.js';
 import { botFor, type VoiceBotOptions } from './options.js';
 
 export interface BotPlan {
@@ -54,4 +56,35 @@ export function createVoiceBotService(
       return { ok: true, plan: { endpoint, client: clientFor(endpoint), synthesizer: synth.synthesizer, voice: endpoint.voice } };
     },
   };
+}
+
+/**
+ * A session's conversation with its connector's bot, from what `open` said: who calls, the
+ * Architect inputs, the session language. `io` is how it reaches the call (audio, events, the end).
+ */
+export function startConversation(
+  plan: BotPlan,
+  options: VoiceBotOptions,
+  call: { sessionId: string; connectorId: string; open: OpenParameters; language: string },
+  io: Pick<ConversationInit, 'sendAudio' | 'sendEvent' | 'complete' | 'fail' | 'log' | 'metrics'>,
+): VoiceBotConversation {
+  const participant = call.open.participant;
+  const conversation = new VoiceBotConversation({
+    request: {
+      sessionId: call.sessionId,
+      conversationId: call.open.conversationId,
+      connectorId: call.connectorId,
+      language: call.language,
+      inputVariables: call.open.inputVariables ?? {},
+      caller: { ani: participant?.ani ?? '', aniName: participant?.aniName ?? '', dnis: participant?.dnis ?? '' },
+    },
+    bot: plan.client,
+    synthesizer: plan.synthesizer,
+    voice: plan.voice,
+    options,
+    ...io,
+  });
+  io.log.info({ bot: plan.endpoint.format, synthesizer: plan.synthesizer.name }, 'voice bot started');
+  conversation.start();
+  return conversation;
 }
