@@ -3,7 +3,7 @@
  * CI under vitest.config.ts with a fixed seed and a small count (≥ 10,000 cases, well under a
  * minute); here every run takes a new random seed (printed; FUZZ_SEED pins it) and many more cases:
  *
- *   npm run fuzz                              # ~200,000 session cases + ~120,000 upgrades
+ *   npm run fuzz                              # ~200,000 session cases + ~120,000 upgrades + ~20,000 voice-bot sessions
  *   FUZZ_RUNS=1000000 npm run fuzz            # a total per file, split between its properties
  *   FUZZ_MINUTES=30 npm run fuzz              # each property runs for 30 minutes instead
  *   FUZZ_SEED=1234 npm run fuzz               # reproduce a run

@@ -289,6 +289,8 @@ export class AudioHookSession {
   /** The socket went away, with or without `close`: release everything. */
   handleTransportClosed(): void {
     if (this.state === 'ended') return;
+    // Genesys hung up without a close: the bot is told like at a close.
+    this.bot?.hangup('hangup');
     const reason = this.state === 'closing' ? 'socket closed while closing' : 'socket dropped';
     this.log.warn({ state: this.state }, reason);
     this.finish(reason);
@@ -371,14 +373,9 @@ export class AudioHookSession {
     this.log = this.log.child({ conversationId: p.conversationId });
     const translation = this.init.translation;
     const available = translation && 'service' in translation;
-    // A voice-bot session serves its connector's bot (whose language is the default), or says
-    // which connector it does not know.
+    // A voice-bot session serves its connector's bot (whose language is the session default).
     const voiceBot = this.init.voiceBot;
     const botPlan = voiceBot && !this.probe ? voiceBot.service.plan(voiceBot.connectorId) : undefined;
-    if (botPlan && !botPlan.ok) {
-      this.log.warn({ connectorId: voiceBot?.connectorId }, `open refused: ${botPlan.info}`);
-      return this.disconnect('error', botPlan.info);
-    }
     const decision = negotiateOpen(p, {
       organizationId: this.init.organizationId,
       engines: this.init.engines,
@@ -391,6 +388,11 @@ export class AudioHookSession {
     if (!decision.ok) {
       this.log.warn({ engine: p.customConfig['transcriptionVendor'] }, `open refused: ${decision.info}`);
       return this.disconnect(decision.reason, decision.info);
+    }
+    // Checked after the open itself (an unauthorized one is refused as such first).
+    if (botPlan && !botPlan.ok) {
+      this.log.warn({ connectorId: voiceBot?.connectorId }, `open refused: ${botPlan.info}`);
+      return this.disconnect('error', botPlan.info);
     }
     const { media, engine } = decision;
     // A prompt the synthesizer cannot speak would only be noise: refused now, not at the first prompt.
@@ -511,6 +513,12 @@ export class AudioHookSession {
     }
     this.log.info({ from: languages.language, to: lang }, 'language updated');
     this.call?.translation?.setTarget(lang, this.timeline.position);
+    if (this.bot && !this.bot.speaks(lang)) {
+      // As at `open`: prompts in a language the synthesizer cannot speak would only be noise.
+      const info = `speech synthesis '${this.bot.synthesizerName}' does not speak ${lang}`;
+      this.log.warn({ language: lang }, `update refused: ${info}`);
+      return this.disconnect('error', info);
+    }
     this.bot?.setLanguage(lang);
     languages.update(lang);
     if (this.init.settings.sendUpdated) this.sendControl('updated', {});

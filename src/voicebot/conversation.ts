@@ -9,6 +9,7 @@
  * What each turn state does with the caller's input is a table (TURN_RULES) the compiler checks.
  */
 import type { Logger } from 'pino';
+import { engineSupportsLanguage } from '../engines/types.js';
 import type { SpeechSynthesizer } from '../synthesis/types.js';
 import { BotError, type BotClient, type BotEventType, type BotReply, type BotRequest } from './bot/types.js';
 import { CallerVoice } from './caller-voice.js';
@@ -190,6 +191,15 @@ export class VoiceBotConversation {
     this.player.resume('paused');
   }
 
+  /** Whether the synthesizer speaks `language` (it declares its languages, or speaks any). */
+  speaks(language: string): boolean {
+    return engineSupportsLanguage(this.init.synthesizer, language);
+  }
+
+  get synthesizerName(): string {
+    return this.init.synthesizer.name;
+  }
+
   /** A language change (`update`): the bot hears it from the next turn, prompts are spoken in it. */
   setLanguage(language: string): void {
     this.init.request.language = language;
@@ -219,10 +229,8 @@ export class VoiceBotConversation {
   }
 
   release(): void {
-    if (this.state !== 'over') {
-      this.stopAll();
-      this.enter('over');
-    }
+    // Whatever ended the session without telling the bot (an idle timeout, an internal error): tell it now.
+    this.hangup('hangup');
     this.player.dispose();
     this.voice.free();
   }
@@ -465,8 +473,9 @@ export class VoiceBotConversation {
     this.softSince = undefined;
     this.timers.clear('barge-in');
     this.timers.clear('playback');
-    this.player.resume('barge-in');
+    // Emptied first: lifting a first-stage stop must not let the stopped prompt's frames out.
     this.player.stop();
+    this.player.resume('barge-in');
   }
 
   private stopAll(): void {

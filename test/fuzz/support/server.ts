@@ -16,6 +16,7 @@ import { createEngineRegistry } from '../../../src/engines/registry.js';
 import { createSimulatedEngine } from '../../../src/engines/simulated/index.js';
 import type { SpeechEngine } from '../../../src/engines/types.js';
 import { startServer } from '../../../src/server/server.js';
+import type { SynthesizerRegistry } from '../../../src/synthesis/types.js';
 import { countingEngine } from '../../server/harness.js';
 
 export interface SessionRecord {
@@ -25,6 +26,8 @@ export interface SessionRecord {
   errors: string[];
   streamsOpened: number;
   streamsOpen: number;
+  /** A voice-bot session's summary from its `session ended` line (botTurns, botAudioSeconds, …). */
+  voiceBot?: Record<string, unknown>;
 }
 
 /** What the server's log and engines say about each session, by session id. */
@@ -85,6 +88,7 @@ function sinkFor(book: SessionBook) {
       if (!ended && !error) return;
       const o = JSON.parse(line) as Record<string, unknown>;
       const id = typeof o['sessionId'] === 'string' ? o['sessionId'] : undefined;
+      if (ended && id && typeof o['voiceBot'] === 'object' && o['voiceBot'] !== null) book.get(id).voiceBot = o['voiceBot'] as Record<string, unknown>;
       if (ended && id) book.markEnded(id, String(o['reason']));
       if (error) {
         const msg = String(o['msg']);
@@ -117,7 +121,12 @@ function streamsOf(book: SessionBook) {
 /** Languages of the `narrow` engine: any English, and es-ES exactly. */
 export const NARROW_LANGUAGES = ['en', 'es-ES'];
 
-export async function startFuzzServer(env: Record<string, string>) {
+export interface FuzzServerOptions {
+  /** Speech synthesis for voice-bot sessions (AUDIO_CONNECTOR_PATH); none by default (they are refused at open). */
+  synthesizers?: SynthesizerRegistry;
+}
+
+export async function startFuzzServer(env: Record<string, string>, options: FuzzServerOptions = {}) {
   const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', ...env });
   const book = new SessionBook();
   const log = pino({ level: 'info' }, sinkFor(book));
@@ -126,7 +135,7 @@ export async function startFuzzServer(env: Record<string, string>) {
     countingEngine(renamed(sim(), 'simulated', 'any'), streamsOf(book)),
     countingEngine(renamed(sim(), 'narrow', NARROW_LANGUAGES), streamsOf(book)),
   ];
-  const server = await startServer(config, { engines: createEngineRegistry(engines, 'simulated'), log });
+  const server = await startServer(config, { engines: createEngineRegistry(engines, 'simulated'), log, ...(options.synthesizers ? { synthesizers: options.synthesizers } : {}) });
   const httpBase = `http://127.0.0.1:${server.port}`;
   return {
     server,
@@ -167,22 +176,30 @@ export function metricSum(text: string, name: string): number {
 
 const TRACKED = ['Timeout', 'TCPSocketWrap', 'TCPServerWrap'] as const;
 
-/** Counts of the resources that would betray a leak: timers and sockets. */
-export function resources(): Record<(typeof TRACKED)[number], number> {
-  const counts = { Timeout: 0, TCPSocketWrap: 0, TCPServerWrap: 0 };
-  for (const r of process.getActiveResourcesInfo()) if (r in counts) counts[r as keyof typeof counts] += 1;
-  return counts;
+/** Resource counts by kind (process.getActiveResourcesInfo names): the TRACKED ones and any others asked for. */
+export type ResourceCounts = Record<(typeof TRACKED)[number], number> & Record<string, number>;
+
+/**
+ * Counts of the resources that would betray a leak: timers and sockets, plus the `extra` kinds
+ * asked for (e.g. 'ProcessWrap' and 'PipeWrap' for child processes and their pipes).
+ */
+export function resources(extra: readonly string[] = []): ResourceCounts {
+  const counts: Record<string, number> = { Timeout: 0, TCPSocketWrap: 0, TCPServerWrap: 0 };
+  for (const k of extra) counts[k] = 0;
+  for (const r of process.getActiveResourcesInfo()) if (r in counts) counts[r] = (counts[r] ?? 0) + 1;
+  return counts as ResourceCounts;
 }
 
 /**
  * Waits (up to `ms`) until no tracked resource exceeds `baseline` plus `allowance` (the test's own
- * timer, for instance); returns the last counts.
+ * timer, for instance); returns the last counts. The kinds are those of `baseline`.
  */
-export async function settleResources(baseline: ReturnType<typeof resources>, ms: number, allowance: Partial<ReturnType<typeof resources>> = {}) {
+export async function settleResources(baseline: ResourceCounts, ms: number, allowance: Partial<Record<string, number>> = {}) {
+  const kinds = Object.keys(baseline).filter((k) => !(TRACKED as readonly string[]).includes(k));
   const deadline = Date.now() + ms;
   for (;;) {
-    const now = resources();
-    const over = TRACKED.some((k) => now[k] > baseline[k] + (allowance[k] ?? 0));
+    const now = resources(kinds);
+    const over = Object.keys(baseline).some((k) => (now[k] ?? 0) > (baseline[k] ?? 0) + (allowance[k] ?? 0));
     if (!over || Date.now() > deadline) return now;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -197,7 +214,7 @@ export function unhandledRejections() {
 }
 
 /** Nothing left behind: sessions, engine streams, live figures, timers, sockets, rejections, error lines. */
-export async function expectQuiescent(srv: FuzzServer, rejections: { seen: unknown[] }, before: ReturnType<typeof resources>) {
+export async function expectQuiescent(srv: FuzzServer, rejections: { seen: unknown[] }, before: ResourceCounts) {
   for (let i = 0; i < 100 && (srv.server.sessionCount > 0 || srv.engineStreamsOpen() > 0); i++) await new Promise((r) => setTimeout(r, 50));
   expect(srv.server.sessionCount, 'server.sessionCount').toBe(0);
   expect(srv.engineStreamsOpen(), 'engine streams open').toBe(0);
@@ -206,7 +223,7 @@ export async function expectQuiescent(srv: FuzzServer, rejections: { seen: unkno
   expect(metricSum((await srv.httpGet('/metrics')).body, 'audiohook_sessions_active'), '/metrics audiohook_sessions_active').toBe(0);
   // Timers (sessions', the 5 s linger after `closed`) and sockets must all go.
   const after = await settleResources(before, 8_000);
-  const over = Object.fromEntries(Object.entries(after).filter(([k, n]) => n > before[k as keyof typeof before]));
+  const over = Object.fromEntries(Object.entries(after).filter(([k, n]) => n > (before[k] ?? 0)));
   expect(over, `timers or sockets left behind (before: ${JSON.stringify(before)})`).toEqual({});
   expect(rejections.seen, 'unhandled rejections').toEqual([]);
   expect(srv.book.serverErrors, 'error lines naming no session').toEqual([]);

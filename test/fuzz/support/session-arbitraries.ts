@@ -26,13 +26,13 @@ export function worst(classes: Cls[]): Cls {
   return classes.reduce<Cls>((a, b) => (RANK[b] > RANK[a] ? b : a), 'ok');
 }
 
-interface V {
+export interface V {
   v: unknown;
   c: Cls;
 }
 
 /** Mostly a good value; sometimes a bad one of the given class. */
-function field(goods: readonly unknown[], bads: ReadonlyArray<readonly [unknown, Cls]>, badWeight: number): fc.Arbitrary<V> {
+export function field(goods: readonly unknown[], bads: ReadonlyArray<readonly [unknown, Cls]>, badWeight: number): fc.Arbitrary<V> {
   const good = fc.constantFrom(...goods).map((v): V => ({ v, c: 'ok' }));
   if (bads.length === 0 || badWeight === 0) return good;
   const bad = fc.constantFrom(...bads).map(([v, c]): V => ({ v, c }));
@@ -40,7 +40,7 @@ function field(goods: readonly unknown[], bads: ReadonlyArray<readonly [unknown,
 }
 
 /** An object from fields, leaving out the ABSENT ones; its class is the worst of theirs. */
-function object(fields: Record<string, fc.Arbitrary<V>>, extra?: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<{ value: Record<string, unknown>; cls: Cls }> {
+export function object(fields: Record<string, fc.Arbitrary<V>>, extra?: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<{ value: Record<string, unknown>; cls: Cls }> {
   return fc.tuple(fc.record(fields), extra ?? fc.constant({})).map(([r, more]) => {
     const value: Record<string, unknown> = { ...more };
     const classes: Cls[] = [];
@@ -242,7 +242,7 @@ export function openMessage(b: number): fc.Arbitrary<MsgItem> {
   return msg('open', openParams(b));
 }
 
-const envMut: fc.Arbitrary<EnvMut> = fc.oneof(
+export const envMut: fc.Arbitrary<EnvMut> = fc.oneof(
   { arbitrary: fc.constant<EnvMut>({ t: 'extra' }), weight: 3 },
   { arbitrary: fc.constantFrom<unknown>('1', 2, '2.0', ' 2', null, ABSENT).map((v): EnvMut => ({ t: 'version', v })), weight: 2 },
   { arbitrary: fc.constantFrom('other', 'upper', 'absent', 'number').map((v): EnvMut => ({ t: 'id', v: v as 'other' })), weight: 2 },
@@ -301,7 +301,7 @@ const audio: fc.Arbitrary<Item> = fc.record({
   seed: fc.integer(),
 });
 
-const bytes: fc.Arbitrary<Item> = fc.record({
+export const bytes: fc.Arbitrary<Item> = fc.record({
   k: fc.constant('bytes' as const),
   size: fc.oneof(
     { arbitrary: fc.constantFrom(0, 1, 2, 3, 7, 159, 1601, 3201, 3199, 4097, 65_537), weight: 10 },
@@ -311,7 +311,7 @@ const bytes: fc.Arbitrary<Item> = fc.record({
   seed: fc.integer(),
 });
 
-const raw: fc.Arbitrary<Item> = fc.oneof(
+export const raw: fc.Arbitrary<Item> = fc.oneof(
   fc.string({ maxLength: 40 }).map((text): Item => ({ k: 'raw', text })),
   fc.string({ unit: 'binary', maxLength: 40 }).map((text): Item => ({ k: 'raw', text })),
   fc.jsonValue({ maxDepth: 2 }).map((v): Item => ({ k: 'raw', text: JSON.stringify(v) ?? 'null' })),

@@ -107,7 +107,7 @@ export function supports(engine: string, tag: string): boolean {
 }
 
 /** Why the server's parser must refuse this text frame, or undefined when it parses. */
-function parseFailure(text: string, cls: Cls): { fail: RegExp } | { msg: Record<string, unknown> } {
+export function parseFailure(text: string, cls: Cls): { fail: RegExp } | { msg: Record<string, unknown> } {
   let v: unknown;
   try {
     v = JSON.parse(text);
