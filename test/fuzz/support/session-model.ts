@@ -146,55 +146,9 @@ export function checkSession(
   const problem = (p: string) => void problems.push(p);
 
   // ---- every server message, whatever happened (§2) ----
-  const sentSeqs = new Set<number>([0]);
-  for (const s of sent) {
-    if (s.k !== 'text') continue;
-    try {
-      const v = JSON.parse(s.text) as unknown;
-      if (isObject(v) && isInt(v['seq'], 1)) sentSeqs.add(v['seq'] as number);
-    } catch {
-      // not JSON: no seq
-    }
-  }
-  const msgs: SMsg[] = texts.map((t, i) => {
-    let m: unknown;
-    try {
-      m = JSON.parse(t);
-    } catch {
-      problem(`server message ${i + 1} is not JSON: ${t.slice(0, 100)}`);
-      return {};
-    }
-    if (!isObject(m)) {
-      problem(`server message ${i + 1} is not an object`);
-      return {};
-    }
-    if (t.length > MAX_TEXT) problem(`server message ${i + 1} is ${t.length} characters (limit ${MAX_TEXT})`);
-    if (m['version'] !== '2') problem(`server message ${i + 1}: version ${JSON.stringify(m['version'])}`);
-    if (m['id'] !== sessionId) problem(`server message ${i + 1}: id ${JSON.stringify(m['id'])}`);
-    if (m['seq'] !== i + 1) problem(`server message ${i + 1}: seq ${JSON.stringify(m['seq'])} (must be ${i + 1}: +1 from 1, no gaps)`);
-    if (!SERVER_TYPES.includes(String(m['type']))) problem(`server message ${i + 1}: type ${JSON.stringify(m['type'])}`);
-    if (!isObject(m['parameters'])) problem(`server message ${i + 1}: parameters ${JSON.stringify(m['parameters'])}`);
-    if ('position' in m || 'serverseq' in m) problem(`server message ${i + 1} carries client-only fields`);
-    if (!isInt(m['clientseq'], 0) || !sentSeqs.has(m['clientseq'] as number)) {
-      problem(`server message ${i + 1} (${String(m['type'])}): clientseq ${JSON.stringify(m['clientseq'])} is not a seq the client sent`);
-    }
-    if (m['type'] === 'disconnect') {
-      const p = isObject(m['parameters']) ? m['parameters'] : {};
-      if (!['completed', 'unauthorized', 'error'].includes(String(p['reason']))) problem(`disconnect reason ${JSON.stringify(p['reason'])}`);
-      if (typeof p['info'] !== 'string' || p['info'].length === 0 || p['info'].length > 200) problem(`disconnect info ${JSON.stringify(p['info'])} (short text expected)`);
-    }
-    return m as SMsg;
+  const { msgs, types, openedAt, endAt } = checkServerMessages(sessionId, sent, texts, problem, (p) => {
+    if (typeof p['info'] !== 'string' || p['info'].length === 0 || p['info'].length > 200) problem(`disconnect info ${JSON.stringify(p['info'])} (short text expected)`);
   });
-  const types = msgs.map((m) => String(m.type));
-  const firstEnd = types.findIndex((t) => t === 'closed');
-  if (firstEnd >= 0 && firstEnd < types.length - 1) problem(`messages after closed: ${types.slice(firstEnd + 1).join(', ')}`);
-  const disc = types.indexOf('disconnect');
-  if (disc >= 0 && types.slice(disc + 1).some((t) => t !== 'closed')) problem(`after disconnect only closed may follow; got ${types.slice(disc + 1).join(', ')}`);
-  if (types.filter((t) => t === 'disconnect').length > 1) problem('more than one disconnect');
-  if (types.filter((t) => t === 'opened').length > 1 || (types.includes('opened') && types[0] !== 'opened')) problem(`opened must be the first message, once: ${types.join(', ')}`);
-  if (types.length > 0 && !['opened', 'disconnect', 'closed'].includes(types[0]!)) problem(`first server message is ${types[0]}`);
-  const openedAt = types.indexOf('opened');
-  const endAt = types.findIndex((t) => t === 'disconnect' || t === 'closed');
   let events = 0;
   msgs.forEach((m, i) => {
     if (m.type !== 'event') return;
@@ -503,4 +457,69 @@ export function checkSession(
   problems.push(...w.problems);
 
   return { problems, state: w.st, probe: w.probe, probeStreamsTolerated, spontaneous: w.spontaneous };
+}
+
+/**
+ * §2 for every server message, whatever happened: JSON objects, version, id, seq +1 from 1, a
+ * known type, parameters, clientseq a seq the client sent, no client-only fields; `closed` last,
+ * only `closed` after one `disconnect`, `opened` first and once. `checkDisconnect` judges a
+ * disconnect's parameters (transcription and voice-bot sessions differ there).
+ */
+export function checkServerMessages(
+  sessionId: string,
+  sent: readonly Sent[],
+  texts: readonly string[],
+  problem: (p: string) => void,
+  checkDisconnect: (parameters: Record<string, unknown>) => void,
+) {
+  const sentSeqs = new Set<number>([0]);
+  for (const s of sent) {
+    if (s.k !== 'text') continue;
+    try {
+      const v = JSON.parse(s.text) as unknown;
+      if (isObject(v) && isInt(v['seq'], 1)) sentSeqs.add(v['seq'] as number);
+    } catch {
+      // not JSON: no seq
+    }
+  }
+  const msgs: SMsg[] = texts.map((t, i) => {
+    let m: unknown;
+    try {
+      m = JSON.parse(t);
+    } catch {
+      problem(`server message ${i + 1} is not JSON: ${t.slice(0, 100)}`);
+      return {};
+    }
+    if (!isObject(m)) {
+      problem(`server message ${i + 1} is not an object`);
+      return {};
+    }
+    if (t.length > MAX_TEXT) problem(`server message ${i + 1} is ${t.length} characters (limit ${MAX_TEXT})`);
+    if (m['version'] !== '2') problem(`server message ${i + 1}: version ${JSON.stringify(m['version'])}`);
+    if (m['id'] !== sessionId) problem(`server message ${i + 1}: id ${JSON.stringify(m['id'])}`);
+    if (m['seq'] !== i + 1) problem(`server message ${i + 1}: seq ${JSON.stringify(m['seq'])} (must be ${i + 1}: +1 from 1, no gaps)`);
+    if (!SERVER_TYPES.includes(String(m['type']))) problem(`server message ${i + 1}: type ${JSON.stringify(m['type'])}`);
+    if (!isObject(m['parameters'])) problem(`server message ${i + 1}: parameters ${JSON.stringify(m['parameters'])}`);
+    if ('position' in m || 'serverseq' in m) problem(`server message ${i + 1} carries client-only fields`);
+    if (!isInt(m['clientseq'], 0) || !sentSeqs.has(m['clientseq'] as number)) {
+      problem(`server message ${i + 1} (${String(m['type'])}): clientseq ${JSON.stringify(m['clientseq'])} is not a seq the client sent`);
+    }
+    if (m['type'] === 'disconnect') {
+      const p = isObject(m['parameters']) ? m['parameters'] : {};
+      if (!['completed', 'unauthorized', 'error'].includes(String(p['reason']))) problem(`disconnect reason ${JSON.stringify(p['reason'])}`);
+      checkDisconnect(p);
+    }
+    return m as SMsg;
+  });
+  const types = msgs.map((m) => String(m.type));
+  const closedAt = types.indexOf('closed');
+  if (closedAt >= 0 && closedAt < types.length - 1) problem(`messages after closed: ${types.slice(closedAt + 1).join(', ')}`);
+  const disc = types.indexOf('disconnect');
+  if (disc >= 0 && types.slice(disc + 1).some((t) => t !== 'closed')) problem(`after disconnect only closed may follow; got ${types.slice(disc + 1).join(', ')}`);
+  if (types.filter((t) => t === 'disconnect').length > 1) problem('more than one disconnect');
+  if (types.filter((t) => t === 'opened').length > 1 || (types.includes('opened') && types[0] !== 'opened')) problem(`opened must be the first message, once: ${types.join(', ')}`);
+  if (types.length > 0 && !['opened', 'disconnect', 'closed'].includes(types[0]!)) problem(`first server message is ${types[0]}`);
+  const openedAt = types.indexOf('opened');
+  const endAt = types.findIndex((t) => t === 'disconnect' || t === 'closed');
+  return { msgs, types, disc, openedAt, endAt };
 }

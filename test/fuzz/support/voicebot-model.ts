@@ -27,7 +27,7 @@
  * bot heard (nothing for probes or refused sessions, `start` first, only real keys in the order
  * pressed, never an invalid one, `end` with the right reason when the call ends without the bot).
  */
-import { chooseOffer, parseFailure, MAX_TEXT, type Sent } from './session-model.js';
+import { checkServerMessages, chooseOffer, parseFailure, MAX_TEXT, type Sent } from './session-model.js';
 import { MAX_PAYLOAD, type Cls } from './session-arbitraries.js';
 import { FAILING_MOVES, ENDING_MOVES, type BotMove, type BotSessionLog } from './voicebot-bot.js';
 import type { VbEnding } from './voicebot-arbitraries.js';
@@ -41,7 +41,6 @@ export const LEAD_FRAMES = 3;
 export const VB_COVERAGE = new Map<string, number>();
 const count = (label: string) => void VB_COVERAGE.set(label, (VB_COVERAGE.get(label) ?? 0) + 1);
 
-const SERVER_TYPES = ['opened', 'pong', 'closed', 'pause', 'resume', 'disconnect', 'event', 'reconnect', 'updated'];
 const DISPOSITIONS = ['match', 'no_match', 'no_input'];
 
 /**
@@ -137,60 +136,14 @@ export function checkVoiceBotSession(input: VbInput, tolerate: VbTolerate): VbVe
   const problem = (p: string) => void problems.push(p);
 
   // ---- every server text message, whatever happened (§2) ----
-  const sentSeqs = new Set<number>([0]);
-  for (const s of sent) {
-    if (s.k !== 'text') continue;
-    try {
-      const v = JSON.parse(s.text) as unknown;
-      if (isObject(v) && isInt(v['seq'], 1)) sentSeqs.add(v['seq'] as number);
-    } catch {
-      // not JSON: no seq
+  const { msgs, types, openedAt, endAt } = checkServerMessages(sessionId, sent, texts, problem, (p) => {
+    if (p['reason'] !== 'completed' && (typeof p['info'] !== 'string' || p['info'].length === 0 || p['info'].length > 200)) problem(`disconnect info ${JSON.stringify(p['info'])} (short text expected)`);
+    if (p['reason'] === 'completed' && p['info'] !== undefined && typeof p['info'] !== 'string') problem(`disconnect info ${JSON.stringify(p['info'])}`);
+    if (p['outputVariables'] !== undefined) {
+      if (!isStringMap(p['outputVariables'])) problem(`disconnect outputVariables is not a string→string map: ${JSON.stringify(p['outputVariables']).slice(0, 200)}`);
+      if (p['reason'] !== 'completed') problem(`outputVariables on a disconnect ${String(p['reason'])}`);
     }
-  }
-  const msgs: SMsg[] = texts.map((t, i) => {
-    let m: unknown;
-    try {
-      m = JSON.parse(t);
-    } catch {
-      problem(`server message ${i + 1} is not JSON: ${t.slice(0, 100)}`);
-      return {};
-    }
-    if (!isObject(m)) {
-      problem(`server message ${i + 1} is not an object`);
-      return {};
-    }
-    if (t.length > MAX_TEXT) problem(`server message ${i + 1} is ${t.length} characters (limit ${MAX_TEXT})`);
-    if (m['version'] !== '2') problem(`server message ${i + 1}: version ${JSON.stringify(m['version'])}`);
-    if (m['id'] !== sessionId) problem(`server message ${i + 1}: id ${JSON.stringify(m['id'])}`);
-    if (m['seq'] !== i + 1) problem(`server message ${i + 1}: seq ${JSON.stringify(m['seq'])} (must be ${i + 1}: +1 from 1, no gaps)`);
-    if (!SERVER_TYPES.includes(String(m['type']))) problem(`server message ${i + 1}: type ${JSON.stringify(m['type'])}`);
-    if (!isObject(m['parameters'])) problem(`server message ${i + 1}: parameters ${JSON.stringify(m['parameters'])}`);
-    if ('position' in m || 'serverseq' in m) problem(`server message ${i + 1} carries client-only fields`);
-    if (!isInt(m['clientseq'], 0) || !sentSeqs.has(m['clientseq'] as number)) {
-      problem(`server message ${i + 1} (${String(m['type'])}): clientseq ${JSON.stringify(m['clientseq'])} is not a seq the client sent`);
-    }
-    if (m['type'] === 'disconnect') {
-      const p = isObject(m['parameters']) ? m['parameters'] : {};
-      if (!['completed', 'unauthorized', 'error'].includes(String(p['reason']))) problem(`disconnect reason ${JSON.stringify(p['reason'])}`);
-      if (p['reason'] !== 'completed' && (typeof p['info'] !== 'string' || p['info'].length === 0 || p['info'].length > 200)) problem(`disconnect info ${JSON.stringify(p['info'])} (short text expected)`);
-      if (p['reason'] === 'completed' && p['info'] !== undefined && typeof p['info'] !== 'string') problem(`disconnect info ${JSON.stringify(p['info'])}`);
-      if (p['outputVariables'] !== undefined) {
-        if (!isStringMap(p['outputVariables'])) problem(`disconnect outputVariables is not a string→string map: ${JSON.stringify(p['outputVariables']).slice(0, 200)}`);
-        if (p['reason'] !== 'completed') problem(`outputVariables on a disconnect ${String(p['reason'])}`);
-      }
-    }
-    return m as SMsg;
   });
-  const types = msgs.map((m) => String(m.type));
-  const closedAt = types.indexOf('closed');
-  if (closedAt >= 0 && closedAt < types.length - 1) problem(`messages after closed: ${types.slice(closedAt + 1).join(', ')}`);
-  const disc = types.indexOf('disconnect');
-  if (disc >= 0 && types.slice(disc + 1).some((t) => t !== 'closed')) problem(`after disconnect only closed may follow; got ${types.slice(disc + 1).join(', ')}`);
-  if (types.filter((t) => t === 'disconnect').length > 1) problem('more than one disconnect');
-  if (types.filter((t) => t === 'opened').length > 1 || (types.includes('opened') && types[0] !== 'opened')) problem(`opened must be the first message, once: ${types.join(', ')}`);
-  if (types.length > 0 && !['opened', 'disconnect', 'closed'].includes(types[0]!)) problem(`first server message is ${types[0]}`);
-  const openedAt = types.indexOf('opened');
-  const endAt = types.findIndex((t) => t === 'disconnect' || t === 'closed');
 
   // ---- events: barge_in and bot_turn_response only, well-formed, between opened and the end ----
   const saidTexts = new Set(bot.answers.map((a) => a.text));
