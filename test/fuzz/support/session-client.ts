@@ -22,9 +22,12 @@ const SILENT_MS = 16_000;
 /** After the socket is gone, the session must be released within this. */
 const RELEASE_MS = 6_000;
 
-class Recorder {
+/** Everything a fuzz client received, in order, with arrival times (shared by the session and voice-bot clients). */
+export class Recorder {
   readonly texts: string[] = [];
-  binaries = 0;
+  readonly textTimes: number[] = [];
+  closedAt: number | undefined;
+  readonly binaries: Array<{ size: number; afterTexts: number; at: number }> = [];
   closed = false;
   closedByServer = false;
   weClosed = false;
@@ -32,12 +35,16 @@ class Recorder {
 
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer, isBinary) => {
-      if (isBinary) this.binaries += 1;
-      else this.texts.push(data.toString('utf8'));
+      if (isBinary) this.binaries.push({ size: data.byteLength, afterTexts: this.texts.length, at: Date.now() });
+      else {
+        this.texts.push(data.toString('utf8'));
+        this.textTimes.push(Date.now());
+      }
       this.wake();
     });
     ws.on('close', () => {
       this.closed = true;
+      this.closedAt = Date.now();
       this.closedByServer = !this.weClosed;
       this.wake();
     });
@@ -60,7 +67,6 @@ class Recorder {
     return this.texts.length;
   }
 
-  /** Waits until `pred` holds (re-checked at every message and at close); false after `ms`. */
   async until(pred: () => boolean, ms: number): Promise<boolean> {
     const deadline = Date.now() + ms;
     while (!pred()) {
@@ -273,7 +279,7 @@ export async function runSessionCase(c: SessionCase, srv: FuzzServer, tolerate: 
   const problems = [...verdict.problems];
   if (waitedFor) problems.push(`hang: waited ${c.ending === 'silent' ? SILENT_MS : ANSWER_MS} ms for ${waitedFor}`);
   if (!rec.closed) problems.push('the socket did not close after the client hung up');
-  if (rec.binaries > 0) problems.push(`${rec.binaries} binary frame(s) from the server (a transcription server sends none: §1)`);
+  if (rec.binaries.length > 0) problems.push(`${rec.binaries.length} binary frame(s) from the server (a transcription server sends none: §1)`);
   const record = srv.book.get(sessionId);
   // Streams are closed asynchronously (a retired stream after its flush): give them a moment.
   for (let i = 0; i < 200 && record.streamsOpen > 0; i++) await new Promise((r) => setTimeout(r, 10));

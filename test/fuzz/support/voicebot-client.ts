@@ -13,7 +13,7 @@ import { ORG_ID } from '../../server/harness.js';
 import { ABSENT, OTHER_UUID, type Cls, type MsgItem } from './session-arbitraries.js';
 import { chooseOffer, type Sent } from './session-model.js';
 import type { FuzzServer } from './server.js';
-import { FUZZ_API_KEY } from './session-client.js';
+import { FUZZ_API_KEY, Recorder } from './session-client.js';
 import type { FuzzBot } from './voicebot-bot.js';
 import { pathOf, type Fill, type VbItem, type VoiceBotCase } from './voicebot-arbitraries.js';
 import { checkVoiceBotSession, type VbTolerate } from './voicebot-model.js';
@@ -31,75 +31,6 @@ const BOT_END_MS = 4_000;
 export const VB_STATS = new Map<string, number>();
 const tally = (k: string, n = 1) => void VB_STATS.set(k, (VB_STATS.get(k) ?? 0) + n);
 
-class Recorder {
-  readonly texts: string[] = [];
-  readonly textTimes: number[] = [];
-  closedAt: number | undefined;
-  readonly binaries: Array<{ size: number; afterTexts: number; at: number }> = [];
-  closed = false;
-  closedByServer = false;
-  weClosed = false;
-  private waiters: Array<() => void> = [];
-
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: Buffer, isBinary) => {
-      if (isBinary) this.binaries.push({ size: data.byteLength, afterTexts: this.texts.length, at: Date.now() });
-      else {
-        this.texts.push(data.toString('utf8'));
-        this.textTimes.push(Date.now());
-      }
-      this.wake();
-    });
-    ws.on('close', () => {
-      this.closed = true;
-      this.closedAt = Date.now();
-      this.closedByServer = !this.weClosed;
-      this.wake();
-    });
-    ws.on('error', () => {
-      // ECONNRESET and friends: the close handler records the outcome.
-    });
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  has(type: string): boolean {
-    return this.texts.some((t) => t.includes(`"type":"${type}"`) && typeOf(t) === type);
-  }
-
-  get lastSeq(): number {
-    return this.texts.length;
-  }
-
-  async until(pred: () => boolean, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (!pred()) {
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-    return true;
-  }
-}
-
-function typeOf(text: string): string | undefined {
-  try {
-    const v = JSON.parse(text) as { type?: unknown };
-    return typeof v.type === 'string' ? v.type : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
