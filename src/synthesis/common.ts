@@ -63,8 +63,3 @@ export function createMulawEncoder(inputRate: number): { push(pcm: Int16Array): 
   }
   return { push: (pcm) => encodeMulaw(resampleLinear(pcm, inputRate, 8000)), end: () => new Uint8Array(0) };
 }
-
-/** The primary language subtag, lower case (`en-US` → `en`). */
-export function primaryLanguage(tag: string): string {
-  return tag.split(/[-_]/)[0]!.toLowerCase();
-}

@@ -10,8 +10,6 @@
 import { z } from 'zod';
 import { bool, hostPort, intIn } from '../config/env.js';
 import { findExecutable } from '../config/executables.js';
-
-export { findExecutable };
 import type { googleEnv } from '../engines/google/options.js';
 import { openaiSetup, type openaiEnv } from '../engines/openai/options.js';
 import { DEFAULT_CACHE_BYTES } from './cache.js';

@@ -146,14 +146,11 @@ export function connectorIdOf(path: string, prefix: string): string | undefined 
   if (path === prefix) return '';
   if (!path.startsWith(`${prefix}/`)) return undefined;
   const id = path.slice(prefix.length + 1);
-  return CONNECTOR_ID.test(id) ? decodeURIComponent(id) : undefined;
+  // The pattern admits no '%': the id is used as it came.
+  return CONNECTOR_ID.test(id) ? id : undefined;
 }
 
-/** The bot for a connector id: BOTS names it, else BOT_WEBHOOK_URL; undefined = unknown connector. */
-export function botFor(options: VoiceBotOptions, connectorId: string, demoUrl: string | undefined): BotEndpoint | undefined {
-  const named = options.bots.get(connectorId);
-  if (named) return named;
-  if (options.defaultBot) return options.defaultBot;
-  if (options.demoBot && demoUrl) return { url: demoUrl, format: 'webhook' };
-  return undefined;
+/** The bot for a connector id: BOTS names it, else BOT_WEBHOOK_URL, else the demo bot when it runs; undefined = unknown connector. */
+export function botFor(options: VoiceBotOptions, connectorId: string, demoBot: BotEndpoint | undefined): BotEndpoint | undefined {
+  return options.bots.get(connectorId) ?? options.defaultBot ?? (options.demoBot ? demoBot : undefined);
 }

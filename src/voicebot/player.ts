@@ -118,13 +118,6 @@ export class BotAudioPlayer {
     return this.queue.length > 0;
   }
 
-  /** Audio the caller has not heard yet: buffered at the client plus queued here (known so far). */
-  get pendingMs(): number {
-    let queued = 0;
-    for (const p of this.queue) queued += Math.ceil(p.bytes / FRAME_BYTES) * FRAME_MS;
-    return this.bufferedMs() + queued;
-  }
-
   /** How much of `prompt` the caller has heard by our clock (frames sent less what is still buffered). */
   heardMs(prompt: Prompt): number {
     if (prompt !== this.lastSent) return prompt.sentMs;

@@ -36,20 +36,15 @@ export function createVoiceBotService(
     }
     return client;
   };
-  // The demo bot's endpoint is made once so that its client is too.
-  const demo = deps.demoUrl ? deps.demoUrl : undefined;
-  const demoCache = new Map<string, BotEndpoint>();
+  // One endpoint object for the demo bot, so that it gets one client like the configured bots.
+  const demo: BotEndpoint | undefined = deps.demoUrl ? { url: deps.demoUrl, format: 'webhook' } : undefined;
   return {
     options,
     plan(connectorId) {
-      let endpoint = botFor(options, connectorId, demo);
+      const endpoint = botFor(options, connectorId, demo);
       if (!endpoint) {
         const name = connectorId === '' ? 'no connector id' : `unknown connector id '${connectorId.slice(0, 64)}'`;
         return { ok: false, info: `${name}: no bot is configured for it (BOTS, BOT_WEBHOOK_URL)` };
-      }
-      if (!options.bots.has(connectorId) && !options.defaultBot && demo) {
-        endpoint = demoCache.get(demo) ?? endpoint;
-        demoCache.set(demo, endpoint);
       }
       const synth = synthesizers.resolve(endpoint.tts);
       if (!synth.ok) return { ok: false, info: `speech synthesis not available: ${synth.reason}` };

@@ -2,7 +2,7 @@
  * What the synthesis tests share: whether flite and the offline recognizer are installed (tests
  * that need them skip, saying why in one line), and collecting a synthesizer's chunks.
  */
-import { findExecutable } from '../../src/synthesis/options.js';
+import { findExecutable } from '../../src/config/executables.js';
 import { localSetup } from '../../src/engines/local/options.js';
 import type { SpeechSynthesizer, SynthesisRequest } from '../../src/synthesis/types.js';
 

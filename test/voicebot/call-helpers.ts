@@ -13,7 +13,7 @@ import { createSimulatedEngine } from '../../src/engines/simulated/index.js';
 import type { SpeechEngine } from '../../src/engines/types.js';
 import { startServer } from '../../src/server/server.js';
 import { createSynthesizers } from '../../src/synthesis/registry.js';
-import { findExecutable } from '../../src/synthesis/options.js';
+import { findExecutable } from '../../src/config/executables.js';
 import { runVoiceBotCall, type VoiceBotCallOptions } from '../../src/cli/voicebot/run.js';
 import { callerAudioFromWav, type CallerAudio, type ScriptStep } from '../../src/cli/voicebot/script.js';
 import type { BotReply, BotRequest } from '../../src/voicebot/bot/types.js';

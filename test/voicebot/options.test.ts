@@ -20,7 +20,7 @@ describe('voice-bot settings', () => {
     expect(dev.voiceBot.demoBot).toBe(true);
     const prod = loadConfig({ NODE_ENV: 'production', GENESYS_API_KEY: 'k', DEFAULT_SPEECH_PROVIDER: 'simulated' });
     expect(prod.voiceBot.demoBot).toBe(false);
-    expect(botFor(prod.voiceBot, 'sales', 'http://127.0.0.1/demo-bot')).toBeUndefined();
+    expect(botFor(prod.voiceBot, 'sales', { url: 'http://127.0.0.1/demo-bot', format: 'webhook' })).toBeUndefined();
   });
 
   it('reads BOTS by connector id, with BOT_WEBHOOK_URL for the others', () => {

@@ -15,7 +15,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseWav, type WavAudio } from '../../audio/wav.js';
-import { checkText, chunked, createMulawEncoder, primaryLanguage } from '../common.js';
+import { primaryLanguage } from '../../protocol/language.js';
+import { checkText, chunked, createMulawEncoder } from '../common.js';
 import { SynthesisError, type SpeechSynthesizer, type SynthesisRequest } from '../types.js';
 
 /** Voices built into Debian's flite: kal at 8 kHz, the others at 16 kHz. */
