@@ -112,7 +112,7 @@ function noise(size: number, seed: number): Buffer {
 }
 
 /** The envelope of a generated message, with its mutation applied (§2 fields). */
-function envelope(m: MsgItem, sessionId: string, seq: number, serverseq: number): Record<string, unknown> {
+export function envelope(m: MsgItem, sessionId: string, seq: number, serverseq: number): Record<string, unknown> {
   const o: Record<string, unknown> = { version: '2', id: sessionId, type: m.type, seq, serverseq, position: 'PT0S', parameters: m.params };
   const env = m.env;
   const set = (k: string, v: unknown) => {
@@ -152,7 +152,7 @@ function envelope(m: MsgItem, sessionId: string, seq: number, serverseq: number)
 }
 
 /** JSON text, padded to exactly `pad` characters with a `pad` parameter when asked. */
-function serialize(o: Record<string, unknown>, pad: number | undefined): string {
+export function serialize(o: Record<string, unknown>, pad: number | undefined): string {
   if (pad === undefined) return JSON.stringify(o);
   const params = { ...(o['parameters'] as Record<string, unknown>), pad: '' };
   const base = JSON.stringify({ ...o, parameters: params }).length;

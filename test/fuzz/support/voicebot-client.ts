@@ -10,10 +10,10 @@ import WebSocket from 'ws';
 import { encodeMulawSample } from '../../../src/audio/mulaw.js';
 import { callerAudioFromWav } from '../../../src/cli/voicebot/script.js';
 import { ORG_ID } from '../../server/harness.js';
-import { ABSENT, OTHER_UUID, type Cls, type MsgItem } from './session-arbitraries.js';
+import type { Cls, MsgItem } from './session-arbitraries.js';
 import { chooseOffer, type Sent } from './session-model.js';
 import type { FuzzServer } from './server.js';
-import { FUZZ_API_KEY, Recorder } from './session-client.js';
+import { envelope, FUZZ_API_KEY, Recorder, serialize } from './session-client.js';
 import type { FuzzBot } from './voicebot-bot.js';
 import { pathOf, type Fill, type VbItem, type VoiceBotCase } from './voicebot-arbitraries.js';
 import { checkVoiceBotSession, type VbTolerate } from './voicebot-model.js';
@@ -89,53 +89,6 @@ function audioFrame(samples: number, fill: Fill, offset: number, media: { format
       return b;
     }
   }
-}
-
-/** The envelope of a generated message, with its mutation applied (§2 fields): as session-client.ts. */
-function envelope(m: MsgItem, sessionId: string, seq: number, serverseq: number): Record<string, unknown> {
-  const o: Record<string, unknown> = { version: '2', id: sessionId, type: m.type, seq, serverseq, position: 'PT0S', parameters: m.params };
-  const env = m.env;
-  const set = (k: string, v: unknown) => {
-    if (v === ABSENT) delete o[k];
-    else o[k] = v;
-  };
-  switch (env.t) {
-    case 'none':
-      break;
-    case 'extra':
-      o['extraField'] = { nested: [1, 'two'] };
-      o['direction'] = 'in';
-      break;
-    case 'version':
-      set('version', env.v);
-      break;
-    case 'id':
-      set('id', { other: OTHER_UUID, upper: sessionId.toUpperCase(), absent: ABSENT, number: 42 }[env.v]);
-      break;
-    case 'seq':
-      set('seq', { gap: seq + env.by, dup: seq - 1, zero: 0, neg: -env.by, float: seq + 0.5, string: String(seq), absent: ABSENT }[env.v]);
-      break;
-    case 'serverseq':
-      set('serverseq', { ahead: serverseq + 1000, neg: -1, float: 0.5, string: String(serverseq), absent: ABSENT }[env.v]);
-      break;
-    case 'position':
-      set('position', env.v);
-      break;
-    case 'params':
-      set('parameters', env.v);
-      break;
-    case 'type':
-      set('type', env.v);
-      break;
-  }
-  return o;
-}
-
-function serialize(o: Record<string, unknown>, pad: number | undefined): string {
-  if (pad === undefined) return JSON.stringify(o);
-  const params = { ...(o['parameters'] as Record<string, unknown>), pad: '' };
-  const base = JSON.stringify({ ...o, parameters: params }).length;
-  return JSON.stringify({ ...o, parameters: { ...params, pad: 'x'.repeat(Math.max(0, pad - base)) } });
 }
 
 function describe(item: VbItem): string {
